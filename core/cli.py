@@ -1,0 +1,80 @@
+"""Flask CLI commands for admin tasks: users, tokens, chart, reports, demo data."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+
+from core.extensions import db
+from core.models import ROLES, User
+from core.services.chart import seed_default_chart
+from core.services.errors import ServiceError
+from core.services.reports import trial_balance
+from core.services.transaction import atomic
+from core.services.users import create_api_token, create_user
+
+users_cli = AppGroup("users", help="Manage users.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+chart_cli = AppGroup("chart", help="Chart of accounts.")
+demo_cli = AppGroup("demo", help="Demo data for a first look.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--email", default=None)
+@click.password_option(help="At least 8 characters (prompted when omitted).")
+def create_user_command(username: str, role: str, email: str | None, password: str) -> None:
+    """Create a user who can sign in and hold API tokens."""
+    try:
+        user = create_user(username, password, role=role, email=email)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.role} {user.username}.")
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the token.")
+def create_token_command(username: str, name: str) -> None:
+    """Issue an API token for USERNAME and print it (shown only once)."""
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar()
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    token, _ = create_api_token(user, name)
+    click.echo(token)
+
+
+@chart_cli.command("seed")
+def seed_chart_command() -> None:
+    """Create the default chart of accounts (existing accounts are left as they are)."""
+    with atomic():
+        count = seed_default_chart()
+    click.echo(f"Default chart in place ({count} accounts).")
+
+
+@click.command("trial-balance")
+@with_appcontext
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+def trial_balance_command(as_of) -> None:  # type: ignore[no-untyped-def]
+    """Print the trial balance."""
+    report = trial_balance(as_of.date() if as_of else None)
+    click.echo(f"{'Code':<8} {'Account':<34} {'Debit':>14} {'Credit':>14}")
+    for row in report.rows:
+        click.echo(f"{row.account.code:<8} {row.account.name_en[:34]:<34} {row.debit:>14} {row.credit:>14}")
+    click.echo(f"{'':<8} {'Total':<34} {report.total_debit:>14} {report.total_credit:>14}")
+    click.echo(f"Difference: {report.difference}")
+
+
+@demo_cli.command("seed")
+def seed_demo_command() -> None:
+    """Load demo data into an empty database and print the admin login."""
+    from core.demo import demo_login_message, seed_demo_data
+
+    seed_demo_data()
+    click.echo(demo_login_message())
+
+
+def register_commands(app: Flask) -> None:
+    for command in (users_cli, tokens_cli, chart_cli, demo_cli, trial_balance_command):
+        app.cli.add_command(command)

@@ -1,0 +1,65 @@
+"""Configuration defaults and how the environment overrides them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+class Defaults:
+    """Settings used when nothing else is configured (the embedded default)."""
+
+    SECRET_KEY = "dev-only-change-me"
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    REDIS_URL: str | None = None  # None: jobs run in-process
+    SQLITE_BUSY_TIMEOUT_SECONDS = 30
+    API_PAGE_SIZE = 50
+    API_MAX_PAGE_SIZE = 500
+    JSON_SORT_KEYS = False
+
+
+ENVIRONMENT_KEYS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "SECRET_KEY": "SECRET_KEY",
+}
+
+
+def apply_environment(cfg: dict[str, Any]) -> None:
+    """Copy the documented environment variables into the config."""
+    for env_name, key in ENVIRONMENT_KEYS.items():
+        value = os.environ.get(env_name)
+        if value:
+            cfg[key] = value
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def finalise(cfg: dict[str, Any], instance_path: str) -> None:
+    """Fill in derived settings: the database URL and its engine options."""
+    url = cfg.get("SQLALCHEMY_DATABASE_URI") or "sqlite:///" + os.path.join(
+        instance_path, "mizan.sqlite"
+    )
+    url = normalise_database_url(url)
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    options = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("timeout", cfg["SQLITE_BUSY_TIMEOUT_SECONDS"])
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+    else:
+        options.setdefault("pool_pre_ping", True)
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def migrations_directory() -> str:
+    """The Alembic folder at the top of the source tree."""
+    return str(Path(__file__).resolve().parent.parent / "migrations")

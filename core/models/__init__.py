@@ -1,0 +1,20 @@
+"""The core data model; importing this package registers every table."""
+from core.models.accounts import ACCOUNT_TYPES, Account
+from core.models.catalog import Category, Product
+from core.models.company import CompanySettings
+from core.models.inbound import InboundLine, InboundRequisition
+from core.models.invoices import InvoiceLine, PaymentVoucher, SalesInvoice
+from core.models.journal import ImmutableRowError, JournalEntry, JournalLine
+from core.models.organisation import Branch, Warehouse
+from core.models.parties import Client
+from core.models.returns import ReturnInvoice, ReturnLine
+from core.models.sequences import Sequence
+from core.models.stock import StockLevel, StockMovement
+from core.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "ACCOUNT_TYPES", "ROLES", "Account", "ApiToken", "Branch", "Category", "Client",
+    "CompanySettings", "ImmutableRowError", "InboundLine", "InboundRequisition", "InvoiceLine",
+    "JournalEntry", "JournalLine", "PaymentVoucher", "Product", "ReturnInvoice", "ReturnLine",
+    "SalesInvoice", "Sequence", "StockLevel", "StockMovement", "User", "Warehouse",
+]

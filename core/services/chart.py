@@ -1,0 +1,99 @@
+"""The default chart of accounts and account lookup by role key."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from core.extensions import db
+from core.models import Account
+from core.services.errors import Invalid
+from core.services.upsert import insert_ignoring_conflicts
+
+
+class DefaultAccount(NamedTuple):
+    code: str
+    key: str | None
+    type: str
+    name_en: str
+    name_ar: str
+    parent_code: str | None = None
+    is_group: bool = False
+
+
+DEFAULT_CHART: tuple[DefaultAccount, ...] = (
+    DefaultAccount("1", None, "asset", "Assets", "الأصول", None, True),
+    DefaultAccount("11", None, "asset", "Current assets", "الأصول المتداولة", "1", True),
+    DefaultAccount("1101", "cash", "asset", "Cash", "الصندوق", "11"),
+    DefaultAccount("1102", "bank", "asset", "Bank", "البنك", "11"),
+    DefaultAccount("1103", "payment_clearing", "asset", "Payment clearing", "مقاصة المدفوعات", "11"),
+    DefaultAccount("1110", "receivable", "asset", "Accounts receivable", "الذمم المدينة", "11"),
+    DefaultAccount("1120", "inventory", "asset", "Inventory", "المخزون", "11"),
+    DefaultAccount("1130", "vat_input", "asset", "VAT input", "ضريبة القيمة المضافة - مدخلات", "11"),
+    DefaultAccount("2", None, "liability", "Liabilities", "الخصوم", None, True),
+    DefaultAccount("2101", "vat_output", "liability", "VAT output", "ضريبة القيمة المضافة - مخرجات", "2"),
+    DefaultAccount("2110", "goods_received", "liability", "Goods received not invoiced", "بضاعة مستلمة لم تفوتر", "2"),
+    DefaultAccount("3", None, "equity", "Equity", "حقوق الملكية", None, True),
+    DefaultAccount("3101", "opening_balance_equity", "equity", "Opening balance equity", "حقوق ملكية الأرصدة الافتتاحية", "3"),
+    DefaultAccount("4", None, "revenue", "Revenue", "الإيرادات", None, True),
+    DefaultAccount("4101", "sales", "revenue", "Sales", "المبيعات", "4"),
+    DefaultAccount("4102", "sales_returns", "revenue", "Sales returns", "مردودات المبيعات", "4"),
+    DefaultAccount("4103", "sales_discounts", "revenue", "Sales discounts", "خصومات المبيعات", "4"),
+    DefaultAccount("4104", "shipping_income", "revenue", "Shipping income", "إيرادات الشحن", "4"),
+    DefaultAccount("5", None, "expense", "Expenses", "المصروفات", None, True),
+    DefaultAccount("5101", "cogs", "expense", "Cost of goods sold", "تكلفة البضاعة المباعة", "5"),
+    DefaultAccount("5102", "rounding", "expense", "Rounding differences", "فروقات التقريب", "5"),
+)
+
+
+def seed_default_chart() -> int:
+    """Create the default accounts that are missing; returns how many exist afterwards.
+
+    Idempotent: rows are inserted with ON CONFLICT DO NOTHING on the unique code.
+    Runs inside the caller's transaction.
+    """
+    for level in (0, 1, 2):
+        rows = []
+        codes = {a.parent_code for a in DEFAULT_CHART if a.parent_code}
+        parent_ids = dict(
+            db.session.execute(select(Account.code, Account.id).where(Account.code.in_(codes))).all()
+        )
+        for account in DEFAULT_CHART:
+            depth = 0 if account.parent_code is None else (1 if len(account.parent_code) == 1 else 2)
+            if depth != level:
+                continue
+            rows.append(
+                {
+                    "code": account.code,
+                    "key": account.key,
+                    "type": account.type,
+                    "name_en": account.name_en,
+                    "name_ar": account.name_ar,
+                    "parent_id": parent_ids.get(account.parent_code),
+                    "is_group": account.is_group,
+                }
+            )
+        insert_ignoring_conflicts(Account, rows)
+    return len(DEFAULT_CHART)
+
+
+def account_by_key(key: str) -> Account:
+    """The account playing the role ``key`` (e.g. ``"receivable"``)."""
+    account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
+    if account is None:
+        raise Invalid(f"The chart of accounts has no account with the role '{key}'; run 'flask chart seed'.")
+    return account
+
+
+def account_ids(*keys: str) -> dict[str, int]:
+    """Ids of the accounts playing each role in ``keys`` (one query)."""
+    found = dict(
+        db.session.execute(select(Account.key, Account.id).where(Account.key.in_(keys))).all()
+    )
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise Invalid(
+            f"The chart of accounts has no account with the role(s) {', '.join(missing)}; "
+            "run 'flask chart seed'."
+        )
+    return found

@@ -1,0 +1,25 @@
+"""One transaction per service call: all of it commits, or none of it."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from core.extensions import db
+
+
+@contextmanager
+def atomic() -> Iterator[Session]:
+    """Run the block in one transaction, committing at the end or rolling back on error."""
+    session = db.session()
+    if session.in_transaction():
+        # Close a read transaction left open by earlier queries so the write
+        # transaction starts fresh (on SQLite it must start with BEGIN IMMEDIATE).
+        session.commit()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
