@@ -1,0 +1,123 @@
+"""Plumbing shared by the platform sandboxes: a threaded HTTP server, a rate limiter, a request log."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+@dataclass
+class RecordedRequest:
+    """One API call a sandbox received, kept so tests can assert what a plugin sent."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    status: int = 0
+
+
+@dataclass
+class RequestLog:
+    """Thread-safe list of the requests a sandbox answered."""
+
+    entries: list[RecordedRequest] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.entries.append(request)
+
+    def matching(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        """The requests with ``method`` whose path starts with ``path_prefix``."""
+        with self._lock:
+            return [r for r in self.entries if r.method == method and r.path.startswith(path_prefix)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.entries.clear()
+
+
+class LeakyBucket:
+    """A platform-style rate limit: ``capacity`` requests, leaking ``leak_per_second``.
+
+    ``throttle_next(n)`` makes the next ``n`` requests answer 429 whatever the bucket holds,
+    so tests can prove a client honours ``Retry-After`` without sending hundreds of calls.
+    """
+
+    def __init__(self, capacity: int, leak_per_second: float, retry_after: float = 1.0) -> None:
+        self.capacity = capacity
+        self.leak_per_second = leak_per_second
+        self.retry_after = retry_after
+        self._level = 0.0
+        self._updated = time.monotonic()
+        self._forced = 0
+        self._lock = threading.Lock()
+
+    def throttle_next(self, count: int) -> None:
+        with self._lock:
+            self._forced += count
+
+    def take(self) -> float | None:
+        """Admit one request (None) or return the seconds the caller must wait."""
+        with self._lock:
+            if self._forced:
+                self._forced -= 1
+                return self.retry_after
+            now = time.monotonic()
+            self._level = max(0.0, self._level - (now - self._updated) * self.leak_per_second)
+            self._updated = now
+            if self._level + 1 > self.capacity:
+                return max(self.retry_after, (self._level + 1 - self.capacity) / self.leak_per_second)
+            self._level += 1
+            return None
+
+    @staticmethod
+    def header_value(seconds: float) -> str:
+        """``Retry-After`` takes whole seconds."""
+        return str(max(1, math.ceil(seconds)))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that keeps the test output free of access-log lines."""
+
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+class SandboxServer:
+    """Serve a WSGI app on 127.0.0.1 in a background thread; use as a context manager.
+
+    >>> with SandboxServer(app) as server:
+    ...     httpx.get(server.url + "/ping")
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.host}:{self._server.server_port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""In-tree platform plugins: each connects one online-store platform to the core."""
