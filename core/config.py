@@ -13,6 +13,16 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     REDIS_URL: str | None = None  # None: jobs run in-process
+    #: rq queue name; tests give each run its own.
+    JOB_QUEUE = "mizan"
+    #: Fernet key for store credentials; derived from SECRET_KEY when unset.
+    ENCRYPTION_KEY: str | None = None
+    #: Public base URL of this server, used in the webhook URLs given to stores.
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    #: "module:attribute" plugins registered in addition to the entry points (tests, demos).
+    EXTRA_PLUGINS: tuple[str, ...] = ()
+    #: Largest difference between an order's total and the invoice booked to rounding (O5).
+    ROUNDING_TOLERANCE = "0.05"
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
@@ -23,6 +33,8 @@ ENVIRONMENT_KEYS = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "REDIS_URL": "REDIS_URL",
     "SECRET_KEY": "SECRET_KEY",
+    "ENCRYPTION_KEY": "ENCRYPTION_KEY",
+    "PUBLIC_URL": "PUBLIC_URL",
 }
 
 

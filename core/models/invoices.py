@@ -35,6 +35,8 @@ class SalesInvoice(Timestamped, db.Model):
     discount_net: Mapped[Decimal] = mapped_column(Money)
     shipping_net: Mapped[Decimal] = mapped_column(Money)
     vat_total: Mapped[Decimal] = mapped_column(Money)
+    #: Store-total difference within tolerance, booked to the rounding account (O5).
+    rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     total: Mapped[Decimal] = mapped_column(Money)
     cost_total: Mapped[Decimal] = mapped_column(Money)
     journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))

@@ -1,7 +1,7 @@
 """Exact fixed-point column type: NUMERIC on PostgreSQL, scaled INTEGER on SQLite."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Numeric
@@ -14,7 +14,8 @@ class Fixed(TypeDecorator[Decimal]):
 
     SQLite has no exact decimal type (NUMERIC columns hold floats), so there the
     value is stored as an integer count of the smallest unit (halalas for money);
-    sums in SQL stay exact on both databases.
+    sums in SQL stay exact on both databases. Values with more places are rounded
+    half-up (away from zero) on the way in, like :mod:`core.money`.
     """
 
     impl = Numeric
@@ -35,7 +36,7 @@ class Fixed(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        exact = Decimal(str(value)).quantize(self._step)
+        exact = Decimal(str(value)).quantize(self._step, rounding=ROUND_HALF_UP)
         if dialect.name == "sqlite":
             return int(exact * self._factor)
         return exact

@@ -1,6 +1,7 @@
 """The default chart of accounts and account lookup by role key."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -47,34 +48,46 @@ DEFAULT_CHART: tuple[DefaultAccount, ...] = (
 
 
 def seed_default_chart() -> int:
-    """Create the default accounts that are missing; returns how many exist afterwards.
+    """Create the default accounts that are missing; returns how many the chart defines.
 
-    Idempotent: rows are inserted with ON CONFLICT DO NOTHING on the unique code.
-    Runs inside the caller's transaction.
+    Idempotent; runs inside the caller's transaction.
     """
-    for level in (0, 1, 2):
-        rows = []
-        codes = {a.parent_code for a in DEFAULT_CHART if a.parent_code}
-        parent_ids = dict(
-            db.session.execute(select(Account.code, Account.id).where(Account.code.in_(codes))).all()
-        )
-        for account in DEFAULT_CHART:
-            depth = 0 if account.parent_code is None else (1 if len(account.parent_code) == 1 else 2)
-            if depth != level:
-                continue
-            rows.append(
-                {
-                    "code": account.code,
-                    "key": account.key,
-                    "type": account.type,
-                    "name_en": account.name_en,
-                    "name_ar": account.name_ar,
-                    "parent_id": parent_ids.get(account.parent_code),
-                    "is_group": account.is_group,
-                }
-            )
-        insert_ignoring_conflicts(Account, rows)
+    ensure_accounts(DEFAULT_CHART)
     return len(DEFAULT_CHART)
+
+
+def ensure_accounts(accounts: Iterable[DefaultAccount]) -> None:
+    """Insert the ``accounts`` that are missing, parents before children.
+
+    Rows are inserted with ON CONFLICT DO NOTHING on the unique code (and role key), so
+    running it again, or in two processes at once, creates nothing twice (C3).
+    """
+    pending = list(accounts)
+    while pending:
+        parents = {a.parent_code for a in pending if a.parent_code}
+        parent_ids = dict(
+            db.session.execute(select(Account.code, Account.id).where(Account.code.in_(parents))).all()
+        )
+        ready = [a for a in pending if a.parent_code is None or a.parent_code in parent_ids]
+        if not ready:
+            missing = sorted(parents - set(parent_ids))
+            raise Invalid(f"Parent account(s) {', '.join(missing)} do not exist.")
+        insert_ignoring_conflicts(
+            Account,
+            [
+                {
+                    "code": a.code,
+                    "key": a.key,
+                    "type": a.type,
+                    "name_en": a.name_en,
+                    "name_ar": a.name_ar,
+                    "parent_id": parent_ids.get(a.parent_code),
+                    "is_group": a.is_group,
+                }
+                for a in ready
+            ],
+        )
+        pending = [a for a in pending if a not in ready]
 
 
 def account_by_key(key: str) -> Account:

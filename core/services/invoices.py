@@ -22,7 +22,7 @@ from core.models import (
 from core.money import ZERO, money
 from core.services.chart import account_by_key, account_ids
 from core.services.company import company_settings
-from core.services.errors import DuplicateDocument, Invalid
+from core.services.errors import DuplicateDocument, Invalid, ServiceError
 from core.services.journal import Posting, write_entry
 from core.services.lookup import referenced
 from core.services.numbering import next_number
@@ -54,6 +54,8 @@ class InvoiceDraft:
     vat_rate: Decimal | None = None
     order_discount: Decimal = ZERO
     shipping: Decimal = ZERO
+    #: Difference to a store's total, within tolerance, booked to the rounding account (O5).
+    rounding: Decimal = ZERO
     #: Where a Paid invoice's money goes (cash, bank, clearing); default cash.
     payment_account_id: int | None = None
     memo: str | None = None
@@ -72,7 +74,9 @@ def post_invoice(draft: InvoiceDraft) -> SalesInvoice:
             invoice = _write_invoice(draft)
             db.session.flush()
         return invoice
-    except IntegrityError:
+    except (IntegrityError, ServiceError):
+        # A retry of a posted document answers 'duplicate' even when stock or
+        # quantities have moved on since; the unique key is what guarantees it.
         existing = _invoice_with_key(draft.external_key)
         if existing is None:
             raise
@@ -145,12 +149,19 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         )
     cost_total = sum((l.cost_amount for l in lines), ZERO)
 
-    keys = account_ids("receivable", "sales", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory")
+    keys = account_ids(
+        "receivable", "sales", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory", "rounding"
+    )
     branch = draft.branch_id
+    rounding = money(draft.rounding)
+    total = amounts.total + rounding
+    if total < 0:
+        raise Invalid("The rounding adjustment makes the invoice total negative.", {"rounding": ["too large"]})
     entry = write_entry(
         draft.date,
         [
-            Posting(keys["receivable"], debit=amounts.total, branch_id=branch),
+            Posting(keys["receivable"], debit=total, branch_id=branch),
+            Posting(keys["rounding"], credit=max(rounding, ZERO), debit=max(-rounding, ZERO), branch_id=branch),
             Posting(keys["sales_discounts"], debit=amounts.discount_net, branch_id=branch),
             Posting(keys["sales"], credit=amounts.lines_net + amounts.discount_net, branch_id=branch),
             Posting(keys["shipping_income"], credit=amounts.shipping_net, branch_id=branch),
@@ -178,7 +189,8 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         discount_net=amounts.discount_net,
         shipping_net=amounts.shipping_net,
         vat_total=amounts.vat_total,
-        total=amounts.total,
+        rounding=rounding,
+        total=total,
         cost_total=cost_total,
         journal_entry_id=entry.id if entry else None,
         memo=draft.memo,
@@ -187,12 +199,12 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         lines=lines,
     )
     db.session.add(invoice)
-    if payment_account is not None and amounts.total > 0:
+    if payment_account is not None and total > 0:
         db.session.flush()
         write_payment(
             invoice_date=draft.date,
             client_id=client.id,
-            amount=amounts.total,
+            amount=total,
             account_id=payment_account.id,
             branch_id=branch,
             direction="received",

@@ -4,9 +4,11 @@ Prices, line discounts, the order discount and the shipping fee are all entered 
 the same VAT basis: VAT-inclusive or VAT-exclusive, per invoice.
 
 1. Each line's gross = round(quantity x unit price, 2) - line discount.
-2. The order discount is spread over the lines in proportion to their gross,
-   rounded to 2 places, the rounding remainder going to the largest line; each
-   line's taxable amount = gross - its share.
+2. The order discount is spread over the lines in proportion to their gross, to
+   the halala: each line's exact share rounded down, the halalas left over going
+   one each to the lines with the largest rounded-off fractions (then the larger
+   line, then the earlier one), so the shares sum exactly to the discount and each
+   is within a halala of its exact share; each line's taxable amount = gross - its share.
 3. VAT per line, rounded half-up to 2 places:
    - exclusive: net = taxable, VAT = round(net x rate);
    - inclusive: net = round(taxable / (1 + rate)), VAT = taxable - net.
@@ -21,9 +23,9 @@ gross with the discounts in their own account.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from core.money import ZERO, money
+from core.money import CENT, ZERO, money
 from core.services.errors import Invalid
 
 
@@ -64,16 +66,24 @@ def split_tax(amount: Decimal, rate: Decimal, inclusive: bool) -> tuple[Decimal,
 
 
 def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """Split ``total`` over ``weights`` proportionally to 2 places, summing exactly."""
+    """Split ``total`` over ``weights`` proportionally to 2 places, summing exactly.
+
+    Largest remainder: every share is its exact proportion rounded toward zero,
+    and the halalas still missing go one each to the shares with the largest
+    rounded-off fraction, so no share is more than a halala off its proportion
+    (nor of the wrong sign).
+    """
     total = money(total)
     weight_sum = sum(weights, ZERO)
     if not weights or total == 0 or weight_sum == 0:
         return [ZERO for _ in weights]
-    shares = [money(total * w / weight_sum) for w in weights]
-    remainder = total - sum(shares, ZERO)
-    if remainder:
-        largest = max(range(len(weights)), key=lambda i: weights[i])
-        shares[largest] += remainder
+    exact = [total * w / weight_sum for w in weights]
+    shares = [e.quantize(CENT, rounding=ROUND_DOWN) for e in exact]
+    missing = int((total - sum(shares, ZERO)) / CENT)
+    step = CENT if missing > 0 else -CENT
+    order = sorted(range(len(weights)), key=lambda i: (-abs(exact[i] - shares[i]), -weights[i], i))
+    for i in order[: abs(missing)]:
+        shares[i] += step
     return shares
 
 

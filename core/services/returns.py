@@ -20,7 +20,7 @@ from core.models import (
 )
 from core.money import ZERO, money, quantity
 from core.services.chart import account_by_key, account_ids
-from core.services.errors import DuplicateDocument, Invalid
+from core.services.errors import DuplicateDocument, Invalid, ServiceError
 from core.services.invoices import write_payment
 from core.services.journal import Posting, write_entry
 from core.services.lookup import referenced
@@ -69,13 +69,13 @@ def post_return(draft: ReturnDraft) -> ReturnInvoice:
             return_invoice = _write_return(draft)
             db.session.flush()
         return return_invoice
-    except IntegrityError:
-        if draft.external_key is None:
-            raise
-        existing = db.session.execute(
+    except (IntegrityError, ServiceError):
+        # A retry of a posted document answers 'duplicate' even when stock or
+        # quantities have moved on since; the unique key is what guarantees it.
+        existing = draft.external_key and db.session.execute(
             select(ReturnInvoice).where(ReturnInvoice.external_key == draft.external_key)
         ).scalar_one_or_none()
-        if existing is None:
+        if not existing:
             raise
         raise DuplicateDocument(
             f"A return with key {draft.external_key} exists: {existing.number}.", existing.id

@@ -11,6 +11,9 @@ from core.money import ZERO, money, quantity, unit_cost
 from core.services.errors import InsufficientStock, Invalid
 from core.services.upsert import insert_ignoring_conflicts
 
+#: Session-info key collecting the (product, warehouse) pairs a transaction moved.
+STOCK_CHANGED = "mizan.stock_changed"
+
 
 def lock_levels(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
     """Lock the stock level rows of (product_id, warehouse_id) pairs, creating missing ones.
@@ -92,4 +95,6 @@ def _movement(
         source_number=source_number,
     )
     db.session.add(movement)
+    # Announced after commit by core.services.transaction.atomic (on_stock_changed).
+    db.session.info.setdefault(STOCK_CHANGED, set()).add((level.product_id, level.warehouse_id))
     return movement

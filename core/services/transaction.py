@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session
 
 from core.extensions import db
+from core.services.stock import STOCK_CHANGED
 
 
 @contextmanager
@@ -22,4 +23,10 @@ def atomic() -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        session.info.pop(STOCK_CHANGED, None)
         raise
+    moved = session.info.pop(STOCK_CHANGED, None)
+    if moved:
+        from core.integration.events import stock_changed
+
+        stock_changed(moved)

@@ -63,8 +63,11 @@ class LeakyBucket:
         with self._lock:
             self._forced += count
 
-    def take(self) -> float | None:
-        """Admit one request (None) or return the seconds the caller must wait."""
+    def take(self, cost: float = 1.0) -> float | None:
+        """Admit one request costing ``cost`` units (None) or return the seconds the caller must wait.
+
+        The cost is 1 for request-counting limits; GraphQL-style limits pass the query's points.
+        """
         with self._lock:
             if self._forced:
                 self._forced -= 1
@@ -72,10 +75,25 @@ class LeakyBucket:
             now = time.monotonic()
             self._level = max(0.0, self._level - (now - self._updated) * self.leak_per_second)
             self._updated = now
-            if self._level + 1 > self.capacity:
-                return max(self.retry_after, (self._level + 1 - self.capacity) / self.leak_per_second)
-            self._level += 1
+            if self._level + cost > self.capacity:
+                return max(self.retry_after, (self._level + cost - self.capacity) / self.leak_per_second)
+            self._level += cost
             return None
+
+    def _level_now(self) -> float:
+        """The bucket's level after leaking up to now (call with the lock held; no state change)."""
+        elapsed = time.monotonic() - self._updated
+        return max(0.0, self._level - elapsed * self.leak_per_second)
+
+    def remaining(self) -> int:
+        """Requests the bucket would admit right now (ignores ``throttle_next``)."""
+        with self._lock:
+            return max(0, math.floor(self.capacity - self._level_now()))
+
+    def seconds_until_empty(self) -> float:
+        """Seconds until the bucket has leaked empty (for ``X-RateLimit-Reset``-style headers)."""
+        with self._lock:
+            return self._level_now() / self.leak_per_second if self.leak_per_second else 0.0
 
     @staticmethod
     def header_value(seconds: float) -> str:
@@ -101,14 +119,19 @@ class SandboxServer:
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=_QuietHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a short poll interval keeps stop() (and so each test's teardown) quick
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
         return f"http://{self._server.host}:{self._server.server_port}"
 
     def start(self) -> SandboxServer:
-        self._thread.start()
+        """Start serving; calling it again on a running server does nothing."""
+        if not self._thread.is_alive():
+            self._thread.start()
         return self
 
     def stop(self) -> None:

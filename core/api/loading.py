@@ -1,0 +1,58 @@
+"""Reading request bodies and query strings through marshmallow schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from core.api.errors import ApiError
+
+
+def json_object(optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object; 400 when it is missing, malformed or not an object."""
+    if not request.get_data(cache=True):
+        if optional:
+            return {}
+        raise ApiError(400, "A JSON object is required as the request body.")
+    data = request.get_json(force=True, silent=True)
+    if data is None:
+        raise ApiError(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return data
+
+
+def load_body(schema: Schema, optional: bool = False) -> Any:
+    """Validate the JSON body with ``schema``: 422 with field messages when it is invalid."""
+    try:
+        return schema.load(json_object(optional))
+    except ValidationError as error:
+        raise ApiError(422, "The request body is not valid.", flatten_messages(error.messages)) from None
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """Validate the query string with ``schema``: 400 with field messages when it is malformed."""
+    try:
+        return schema.load(request.args)
+    except ValidationError as error:
+        raise ApiError(400, "The query parameters are not valid.", flatten_messages(error.messages)) from None
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"lines.0.quantity": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" and prefix else f"{prefix}.{key}" if prefix else str(key)
+            for field, texts in flatten_messages(value, name).items():
+                flat.setdefault(field, []).extend(texts)
+    elif isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            for field, texts in flatten_messages(item, prefix).items():
+                flat.setdefault(field, []).extend(texts)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat

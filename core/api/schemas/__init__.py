@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the API: request bodies, query strings and responses."""

@@ -1,0 +1,79 @@
+"""Field helpers: ids, money, quantities and rates as exact decimal strings."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+MAX_ID = 2**31 - 1
+#: URL converter for row ids: larger numbers are unknown URLs (404), not database errors.
+URL_ID = f"int(max={MAX_ID})"
+#: Larger amounts do not fit the NUMERIC(18, n) columns.
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+#: How decimals appear in the OpenAPI document: strings, never floats.
+DECIMAL_STRING = {"type": "string", "format": "decimal", "example": "120.00"}
+
+
+def max_places(places: int) -> validate.Validator:
+    """Refuse more decimal places than the column keeps (no silent rounding)."""
+
+    class MaxPlaces(validate.Validator):
+        def __call__(self, value: Decimal) -> Decimal:
+            exponent = value.normalize().as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > places:
+                raise ValidationError(f"at most {places} decimal places")
+            return value
+
+    return MaxPlaces()
+
+
+def decimal(
+    places: int, *, minimum: Decimal | int = 0, positive: bool = False, maximum: Decimal = MAX_AMOUNT, **kwargs: Any
+) -> fields.Decimal:
+    """An exact decimal given and returned as a string, e.g. ``"120.00"``."""
+    checks = [
+        validate.Range(
+            min=Decimal(minimum),
+            min_inclusive=not positive,
+            error="must be greater than {min}" if positive else "must be at least {min}",
+        ),
+        validate.Range(max=maximum, error="must be at most {max}"),
+        max_places(places),
+    ]
+    metadata = {**DECIMAL_STRING, **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, validate=checks, metadata=metadata, **kwargs)
+
+
+def money(**kwargs: Any) -> fields.Decimal:
+    return decimal(2, **kwargs)
+
+
+def quantity(**kwargs: Any) -> fields.Decimal:
+    return decimal(3, **kwargs)
+
+
+def unit_cost(**kwargs: Any) -> fields.Decimal:
+    return decimal(4, **kwargs)
+
+
+def amount_out() -> fields.Decimal:
+    """A read-only decimal string."""
+    return fields.Decimal(as_string=True, dump_only=True, metadata=DECIMAL_STRING)
+
+
+def row_id(**kwargs: Any) -> fields.Integer:
+    """A reference to a row by its id."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def text(max_length: int, *, required: bool = False, **kwargs: Any) -> fields.String:
+    minimum = 1 if required else 0
+    return fields.String(required=required, validate=validate.Length(min=minimum, max=max_length), **kwargs)
+
+
+def query_id() -> fields.Integer:
+    """An optional row id filter in a query string."""
+    return fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))

@@ -1,0 +1,1 @@
+"""The store integration pipeline: platform-neutral data, plugins, connections, inbox, booking, sync."""

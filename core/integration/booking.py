@@ -1,0 +1,246 @@
+"""Booking store orders as sales invoices, exactly once (O1–O10)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from core.extensions import db
+from core.integration.amounts import reconcile
+from core.integration.clients import client_for
+from core.integration.data import OrderData, RefundData
+from core.integration.platform import StoreAPI, StoreAPIError
+from core.integration.products import create_from_store, from_order_line, product_id_for_sku
+from core.integration.settings import missing_for_booking
+from core.integration.synclog import document, log_event
+from core.models import Account, PaymentVoucher, SalesInvoice, StoreConnection, StoreOrder
+from core.plugins import registry
+from core.services.chart import account_by_key
+from core.services.company import company_settings
+from core.services.errors import DuplicateDocument, ServiceError
+from core.services.invoices import InvoiceDraft, InvoiceLineDraft, post_invoice
+from core.services.transaction import atomic
+from core.services.upsert import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    """The outcome for one order: ``booked``, ``already_booked``, ``needs_attention`` or ``skipped``."""
+
+    outcome: str
+    number: str
+    reason: str | None = None
+    invoice_id: int | None = None
+    invoice_number: str | None = None
+
+
+def invoice_key(store_id: int, external_id: str) -> str:
+    """The unique key that makes a store order bookable once (O3)."""
+    return f"store:{store_id}:order:{external_id}"
+
+
+def to_json(data: Any) -> dict[str, Any]:
+    """A store data object as JSON-safe values (Decimals as strings, datetimes in ISO 8601)."""
+    return json.loads(json.dumps(dataclasses.asdict(data), default=_encode))
+
+
+def _encode(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def book_order(
+    store: StoreConnection,
+    order: OrderData,
+    *,
+    manual: bool = False,
+    api: StoreAPI | None = None,
+    delivery_id: int | None = None,
+) -> BookingResult:
+    """Book ``order`` from ``store`` when the rules allow it; record and log the outcome."""
+    record = _record(store, order)
+    if record.invoice_id is not None and order.cancelled:
+        from core.integration.refunds import book_refund
+
+        cancellation = RefundData(f"cancel:{order.external_id}", order.external_id, whole_order=True)
+        return book_refund(store, cancellation, delivery_id=delivery_id)  # O10: booked, then cancelled
+    if record.invoice_id is not None:
+        invoice = db.session.get(SalesInvoice, record.invoice_id)
+        return _finish(store, order, record, "already_booked", f"already booked as {invoice.number}", invoice,
+                       delivery_id, log=manual)
+    refusal = _refusal(store, order, manual)
+    if refusal is not None:
+        outcome, reason = refusal
+        return _finish(store, order, record, outcome, reason, None, delivery_id)
+    try:
+        draft = _draft(store, order, api)
+    except _NeedsAttention as problem:
+        return _finish(store, order, record, "needs_attention", str(problem), None, delivery_id)
+    try:
+        invoice = post_invoice(draft)
+    except DuplicateDocument as duplicate:
+        invoice = db.session.get(SalesInvoice, duplicate.existing_id)
+        return _finish(store, order, record, "already_booked", f"already booked as {invoice.number}", invoice,
+                       delivery_id)
+    except ServiceError as error:
+        return _finish(store, order, record, "needs_attention", error.message, None, delivery_id)
+    result = _finish(store, order, record, "booked", None, invoice, delivery_id)
+    from core.integration.events import order_completed
+
+    order_completed(store.id, order.external_id, invoice.id)
+    return result
+
+
+class _NeedsAttention(Exception):
+    """The order is authentic but cannot be booked as it is; the message says what to fix."""
+
+
+def _record(store: StoreConnection, order: OrderData) -> StoreOrder:
+    """The order's row, created once (unique per store and external id) and kept up to date."""
+    with atomic():
+        insert_ignoring_conflicts(
+            StoreOrder,
+            [{
+                "store_id": store.id, "external_id": order.external_id, "number": order.number,
+                "store_status": order.status, "state": "pending", "data": to_json(order),
+            }],
+        )
+        record = db.session.execute(
+            select(StoreOrder).where(StoreOrder.store_id == store.id, StoreOrder.external_id == order.external_id)
+        ).scalar_one()
+        if record.invoice_id is None:
+            record.store_status = order.status
+            record.data = to_json(order)
+    return record
+
+
+def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[str, str] | None:
+    completed = store.settings.get("completed_statuses") or []
+    if order.cancelled:
+        return "skipped", "cancelled before it was booked (O10)"
+    if order.status not in completed:
+        return "skipped", f"status '{order.status}' is not a completed status ({', '.join(completed)})"
+    if not manual and store.activated_at and order.created_at:
+        activated = store.activated_at if store.activated_at.tzinfo else store.activated_at.replace(tzinfo=UTC)
+        if order.created_at < activated:
+            return "skipped", "created before the store was connected; send it by hand to book it (O1, O2)"
+    missing = missing_for_booking(store.settings)
+    if missing:
+        return "needs_attention", f"the store's settings are incomplete: choose {', '.join(missing)}"
+    return None
+
+
+def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> InvoiceDraft:
+    no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1) if not line.sku]
+    if no_sku:
+        raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then resend")
+    vat_rate = company_settings().vat_rate
+    check = reconcile(order, vat_rate)
+    if check.problem:
+        raise _NeedsAttention(check.problem)
+    product_ids = _products(store, order, api)
+    settings = store.settings
+    paid = bool(settings.get("create_financial_invoice", True))
+    return InvoiceDraft(
+        client_id=client_for(store, order.customer),
+        branch_id=int(settings["branch_id"]),
+        warehouse_id=int(settings["warehouse_id"]),
+        date=(order.created_at.date() if order.created_at else None) or _today(),
+        status="paid" if paid else "approved",
+        prices_include_vat=order.prices_include_vat,
+        vat_rate=vat_rate,
+        order_discount=order.order_discount,
+        shipping=order.shipping,
+        rounding=check.rounding,
+        payment_account_id=clearing_account(store) if paid else None,
+        lines=[
+            InvoiceLineDraft(product_ids[line.sku], line.quantity, line.unit_price, line.discount, line.name[:300])
+            for line in order.lines
+        ],
+        memo=f"{store.name} order {order.number}",
+        reference=order.number,
+        external_key=invoice_key(store.id, order.external_id),
+    )
+
+
+def _today():  # noqa: ANN202
+    from datetime import date
+
+    return date.today()
+
+
+def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
+    """Product ids by SKU, creating unknown products with an opening balance first (O7)."""
+    ids: dict[str, int] = {}
+    for line in order.lines:
+        assert line.sku
+        if line.sku in ids:
+            continue
+        found = product_id_for_sku(line.sku)
+        if found is None:
+            data = _store_product(store, line.sku, api) or from_order_line(line)
+            ordered = sum((l.quantity for l in order.lines if l.sku == line.sku), Decimal(0))
+            # The store's quantity is after this sale; the opening balance is what it had before (O7, O8).
+            store_quantity = data.quantity if data.quantity is not None and data.quantity > 0 else Decimal(0)
+            found = create_from_store(store, data, store_quantity + ordered)
+        ids[line.sku] = found
+    return ids
+
+
+def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> Any:
+    fetch = getattr(api, "fetch_product", None)
+    if fetch is None:
+        return None
+    try:
+        return fetch(sku)
+    except StoreAPIError:
+        return None
+
+
+def clearing_account(store: StoreConnection) -> int:
+    plugin = registry().pm.get_plugin(store.platform)
+    key = getattr(plugin, "clearing_account_key", None) or "payment_clearing"
+    account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
+    return (account or account_by_key("payment_clearing")).id
+
+
+def _finish(
+    store: StoreConnection,
+    order: OrderData,
+    record: StoreOrder,
+    outcome: str,
+    reason: str | None,
+    invoice: SalesInvoice | None,
+    delivery_id: int | None,
+    *,
+    log: bool = True,
+) -> BookingResult:
+    state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention"}.get(
+        outcome, "skipped" if record.invoice_id is None else "booked"
+    )
+    with atomic():
+        fresh = db.session.get(StoreOrder, record.id)
+        fresh.state = state
+        fresh.reason = reason if outcome != "booked" else None
+        if invoice is not None:
+            fresh.invoice_id = invoice.id
+        documents = []
+        if invoice is not None:
+            documents.append(document("invoice", invoice))
+            documents += [document("payment", p) for p in _payments(invoice.id)]
+        if log:
+            log_event(
+                store.id, "order", {"already_booked": "skipped"}.get(outcome, outcome),
+                external_id=order.external_id, reason=reason, documents=documents, delivery_id=delivery_id,
+            )
+    return BookingResult(
+        outcome, order.number, reason, invoice.id if invoice else None, invoice.number if invoice else None
+    )
+
+
+def _payments(invoice_id: int) -> list[PaymentVoucher]:
+    return list(db.session.execute(select(PaymentVoucher).where(PaymentVoucher.invoice_id == invoice_id)).scalars())

@@ -1,0 +1,184 @@
+"""Store connections: create, keys (C1), credentials (C6), settings (C4), activation (C2–C3)."""
+from __future__ import annotations
+
+import hashlib
+import secrets as token_source
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from core.extensions import db
+from core.integration.platform import StoreAPI, StoreAPIError
+from core.integration.settings import StoreSettingsSchema
+from core.models import StoreConnection
+from core.models.base import utcnow
+from core.plugins import registry
+from core.secrets import decrypt_json, encrypt_json, mask
+from core.services.errors import Conflict, Invalid, NotFound
+from core.services.transaction import atomic
+
+KEY_PREFIX = "mzs_"
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> str:
+    return KEY_PREFIX + token_source.token_urlsafe(24)
+
+
+def _platform(name: str) -> Any:
+    plugin = registry().platform(name)
+    if plugin is None:
+        raise Invalid(f"No enabled plugin for the platform '{name}'.", {"platform": ["not enabled"]})
+    return plugin
+
+
+def create_store(platform: str, name: str) -> tuple[StoreConnection, str]:
+    """Add a store connection (C1, C5); returns it with its connection key, shown this once."""
+    _platform(platform)
+    if not name or len(name) > 200:
+        raise Invalid("A store needs a name of up to 200 characters.", {"name": ["required"]})
+    key = _new_key()
+    with atomic():
+        store = StoreConnection(
+            platform=platform,
+            name=name,
+            status="pending",
+            key_hash=_hash(key),
+            key_prefix=key[:10],
+            key_created_at=utcnow(),
+            settings=StoreSettingsSchema().load({}),
+        )
+        db.session.add(store)
+    return store, key
+
+
+def rotate_key(store_id: int) -> str:
+    """Issue a new connection key; the old one stops working at once (C1)."""
+    key = _new_key()
+    with atomic():
+        store = get_store(store_id)
+        store.key_hash, store.key_prefix, store.key_created_at = _hash(key), key[:10], utcnow()
+    return key
+
+
+def get_store(store_id: int) -> StoreConnection:
+    store = db.session.get(StoreConnection, store_id)
+    if store is None:
+        raise NotFound(f"No store connection with id {store_id}.")
+    return store
+
+
+def store_for_key(key: str) -> StoreConnection | None:
+    """The store a connection key belongs to (webhook URLs carry it)."""
+    return db.session.execute(
+        select(StoreConnection).where(StoreConnection.key_hash == _hash(key))
+    ).scalar_one_or_none()
+
+
+def webhook_url(key: str) -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + "/webhooks/" + key
+
+
+def credentials(store: StoreConnection) -> dict[str, Any]:
+    """The store's decrypted credentials (for plugins; never returned by the API)."""
+    return decrypt_json(store.credentials_encrypted)
+
+
+def masked_credentials(store: StoreConnection) -> dict[str, Any]:
+    """Credentials fit to show: secrets reduced to their last characters (C6)."""
+    plugin = registry().pm.get_plugin(store.platform)
+    secret_fields = getattr(plugin, "secret_fields", ())
+    return {k: (mask(v) if k in secret_fields else v) for k, v in credentials(store).items()}
+
+
+def set_credentials(store_id: int, values: dict[str, Any], *, merge: bool = True) -> StoreConnection:
+    """Validate ``values`` with the platform's schema and store them encrypted."""
+    store = get_store(store_id)
+    schema = _platform(store.platform).credentials_schema
+    current = credentials(store) if merge else {}
+    try:
+        loaded = schema().load({**current, **values})
+    except ValidationError as error:
+        raise Invalid("The credentials are not valid.", error.normalized_messages()) from None
+    with atomic():
+        store = get_store(store_id)
+        store.credentials_encrypted = encrypt_json(loaded)
+        ref = loaded.get("store_ref")
+        if ref:
+            store.external_ref = str(ref)
+    return store
+
+
+def update_settings(store_id: int, values: dict[str, Any]) -> StoreConnection:
+    """Validate and save the store's settings (C4); unknown fields are refused."""
+    store = get_store(store_id)
+    try:
+        loaded = StoreSettingsSchema().load({**store.settings, **values})
+    except ValidationError as error:
+        raise Invalid("The store settings are not valid.", error.normalized_messages()) from None
+    if loaded["completed_statuses"] is None:
+        loaded["completed_statuses"] = list(_platform(store.platform).completed_statuses)
+    with atomic():
+        store = get_store(store_id)
+        store.settings = loaded
+    return store
+
+
+def store_api(store: StoreConnection) -> StoreAPI:
+    client = registry().hook.store_api(store=store)
+    if client is None:
+        raise Invalid(f"No enabled plugin for the platform '{store.platform}'.")
+    return client
+
+
+def activate(store_id: int, key: str | None = None) -> StoreConnection:
+    """Check the credentials against the store, register webhooks, import categories (C2–C3).
+
+    ``key`` (the connection key, needed to build the webhook URL) is required when the
+    platform lets the ERP register its webhooks.
+    """
+    from core.integration.categories import import_categories
+
+    store = get_store(store_id)
+    plugin = _platform(store.platform)
+    registry().install(store.platform)  # default accounts, once
+    api = store_api(store)
+    try:
+        api.check_credentials()
+        if plugin.registers_webhooks:
+            if key is None or store_for_key(key) is None or store_for_key(key).id != store.id:
+                raise Invalid("Activating this store needs its current connection key.", {"key": ["required"]})
+            api.register_webhooks(webhook_url(key))
+    except StoreAPIError as error:
+        raise Conflict(f"The store refused the connection: {error}") from None
+    import_categories(store, api)
+    with atomic():
+        store = get_store(store_id)
+        if not store.settings.get("completed_statuses"):
+            store.settings = {**store.settings, "completed_statuses": list(plugin.completed_statuses)}
+        store.status = "active"
+        store.activated_at = store.activated_at or utcnow()
+    return store
+
+
+def authorize(store: StoreConnection, values: dict[str, Any]) -> None:
+    """Save tokens a platform sent in an authorize event (e.g. Salla's easy mode) and activate."""
+    set_credentials(store.id, values)
+    with atomic():
+        fresh = get_store(store.id)
+        fresh.status = "active"
+        fresh.activated_at = fresh.activated_at or utcnow()
+
+
+def deactivate(store_id: int) -> StoreConnection:
+    with atomic():
+        store = get_store(store_id)
+        if store.status == "pending":
+            raise Conflict("This store was never activated.")
+        store.status = "disabled"
+    return store

@@ -1,0 +1,142 @@
+"""Platform-neutral store data: what a platform plugin turns its payloads into."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """The buyer of a store order; ``None`` on the order means a guest."""
+
+    external_id: str | None
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    """One order line as the store priced it. Amounts are per line except ``unit_price``."""
+
+    external_id: str
+    sku: str | None
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    #: Discount on this line (same VAT basis as ``unit_price``).
+    discount: Decimal = ZERO
+    #: The VAT the store charged on this line, when it says.
+    tax: Decimal | None = None
+    product_external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderData:
+    """A store order, validated: everything the core needs to book it."""
+
+    external_id: str
+    number: str
+    status: str
+    currency: str
+    prices_include_vat: bool
+    lines: list[OrderLineData]
+    total: Decimal
+    customer: CustomerData | None = None
+    shipping: Decimal = ZERO
+    #: Order-level discount not already on the lines (same VAT basis as prices).
+    order_discount: Decimal = ZERO
+    tax_total: Decimal | None = None
+    created_at: datetime | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class RefundLineData:
+    """A refunded quantity of one order line."""
+
+    line_external_id: str
+    quantity: Decimal
+    restock: bool = True
+
+
+@dataclass(frozen=True)
+class RefundData:
+    """A refund or return: some lines, the whole order, or only an amount."""
+
+    external_id: str
+    order_external_id: str
+    lines: list[RefundLineData] = field(default_factory=list)
+    whole_order: bool = False
+    include_shipping: bool = False
+    #: For a refund that names only an amount (VAT-inclusive), with no lines.
+    amount: Decimal | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CategoryData:
+    """A store category."""
+
+    external_id: str
+    name: str
+    parent_external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """A store product (or variant), as master data."""
+
+    external_id: str
+    sku: str | None
+    name: str
+    price: Decimal = ZERO
+    cost: Decimal | None = None
+    barcode: str | None = None
+    quantity: Decimal | None = None
+    category_external_ids: list[str] = field(default_factory=list)
+    #: Platform id needed to push stock for this product (variant / inventory item id).
+    stock_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class StockQuantity:
+    """An absolute quantity to push to a store for one product."""
+
+    sku: str
+    quantity: Decimal
+    external_id: str | None = None
+    stock_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    """A parsed webhook: what happened, and the validated data that goes with it.
+
+    ``kind`` is one of ``order`` (``order`` set), ``refund`` (``refund`` set),
+    ``product`` (``product`` set), ``authorize`` (``credentials`` set) or ``ignored``
+    (an event the core does not act on; ``reason`` says why).
+    """
+
+    kind: str
+    name: str
+    external_id: str
+    order: OrderData | None = None
+    refund: RefundData | None = None
+    product: ProductData | None = None
+    credentials: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    """One page of a store's catalog and the cursor of the next page (``None`` at the end)."""
+
+    products: list[ProductData]
+    next_cursor: str | None = None
+    #: How many products the store has in all, when it says (for progress).
+    total: int | None = None

@@ -1,0 +1,151 @@
+"""Job functions run by workers (rq) or in-process: each takes JSON-able arguments."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from core.extensions import db
+from core.integration.booking import book_order
+from core.integration.connections import authorize, get_store, store_api
+from core.integration.products import upsert_from_store
+from core.integration.refunds import book_refund
+from core.integration.schemas import OrderSchema
+from core.integration.synclog import log_event
+from core.models import SalesInvoice, StoreOrder, WebhookDelivery
+from core.models.base import utcnow
+from core.plugins import registry
+from core.services.transaction import atomic
+
+log = logging.getLogger(__name__)
+
+#: After this many failed attempts a delivery shows as failed (and can be retried by hand).
+MAX_ATTEMPTS = 4
+
+
+def process_delivery(delivery_id: int) -> str:
+    """Parse a stored delivery and act on it; safe to run any number of times."""
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.status not in ("received", "failed"):
+        return "nothing to do"
+    store = get_store(delivery.store_id)
+    try:
+        event = registry().hook.parse_webhook(store=store, headers=delivery.headers, body=delivery.body)
+        if event is None:
+            raise RuntimeError(f"no enabled plugin parses {store.platform} webhooks")
+        outcome = _act(store, event, delivery_id)
+    except ValidationError as error:
+        _mark(delivery_id, "needs_attention", f"the payload does not fit: {error.normalized_messages()}", failed=False)
+        return "needs_attention"
+    except Exception as error:
+        db.session.rollback()
+        _mark(delivery_id, "received", f"{type(error).__name__}: {error}", failed=True)
+        raise
+    _mark(delivery_id, "processed", None, failed=False, event=event.name)
+    return outcome
+
+
+def _act(store: Any, event: Any, delivery_id: int) -> str:
+    if event.kind == "order":
+        return book_order(store, event.order, api=_api_or_none(store), delivery_id=delivery_id).outcome
+    if event.kind == "refund":
+        return book_refund(store, event.refund, delivery_id=delivery_id).outcome
+    if event.kind == "product":
+        result = upsert_from_store(store, event.product)
+        with atomic():
+            log_event(store.id, "product", "done" if result.outcome != "skipped" else "skipped",
+                      external_id=event.external_id, reason=result.reason or result.outcome, delivery_id=delivery_id)
+        return result.outcome
+    if event.kind == "authorize":
+        authorize(store, event.credentials or {})
+        from core.integration.categories import import_categories
+
+        import_categories(get_store(store.id), store_api(get_store(store.id)))
+        with atomic():
+            log_event(store.id, "authorize", "done", external_id=event.external_id, delivery_id=delivery_id,
+                      reason="tokens saved; store active")
+        return "authorized"
+    with atomic():
+        log_event(store.id, "webhook", "skipped", external_id=event.external_id, reason=event.reason,
+                  delivery_id=delivery_id)
+    return "ignored"
+
+
+def _api_or_none(store: Any) -> Any:
+    try:
+        return store_api(store)
+    except Exception:  # the booking falls back to the order's own data
+        return None
+
+
+def _mark(delivery_id: int, status: str, error: str | None, *, failed: bool, event: str | None = None) -> None:
+    with atomic():
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        if failed:
+            delivery.attempts += 1
+            if delivery.attempts >= MAX_ATTEMPTS:
+                status = "failed"
+                log_event(delivery.store_id, "webhook", "failed", reason=error, delivery_id=delivery_id,
+                          retry={"job": "core.integration.tasks.process_delivery", "args": [delivery_id]})
+        delivery.status = status
+        delivery.last_error = error
+        if event:
+            delivery.event = event
+        if status in ("processed", "needs_attention"):
+            delivery.processed_at = utcnow()
+            if status == "needs_attention":
+                log_event(delivery.store_id, "webhook", "needs_attention", reason=error, delivery_id=delivery_id)
+
+
+def run_event(plugin_name: str, hook_name: str, payload: dict[str, Any]) -> None:
+    """Run one plugin's implementation of an event hook; a failure is logged and re-raised (retried)."""
+    plugins = registry()
+    if plugin_name not in plugins.enabled_names():
+        return
+    try:
+        if hook_name == "on_stock_changed":
+            from core.integration.stock_push import on_hand
+
+            for product_id, warehouse_id in payload["pairs"]:
+                plugins.call_one(plugin_name, hook_name, product_id=product_id, warehouse_id=warehouse_id,
+                                 quantity=on_hand(product_id, warehouse_id))
+        elif hook_name == "on_order_completed":
+            store = get_store(payload["store_id"])
+            record = db.session.execute(
+                select(StoreOrder).where(
+                    StoreOrder.store_id == store.id, StoreOrder.external_id == payload["order_external_id"]
+                )
+            ).scalar_one()
+            plugins.call_one(plugin_name, hook_name, store=store, order=OrderSchema().load(record.data),
+                             invoice=db.session.get(SalesInvoice, payload["invoice_id"]))
+        else:
+            plugins.call_one(plugin_name, hook_name, **payload)
+    except Exception as error:
+        db.session.rollback()
+        log.exception("plugin %s failed in %s", plugin_name, hook_name)
+        with atomic():
+            log_event(payload.get("store_id"), "event", "failed", direction="outbound",
+                      reason=f"plugin {plugin_name} failed in {hook_name}: {type(error).__name__}: {error}",
+                      retry={"job": "core.integration.tasks.run_event", "args": [plugin_name, hook_name, payload]})
+        raise
+
+
+def push_stock(store_id: int) -> int:
+    """Push the store's pending quantities (I1–I2)."""
+    from core.integration.stock_push import push_pending
+
+    return push_pending(store_id, store_api)
+
+
+def recover_deliveries(older_than_seconds: int = 60) -> int:
+    """Re-enqueue deliveries whose job was lost (e.g. its worker was killed)."""
+    from core.integration.inbox import unprocessed_deliveries
+    from core.jobs import enqueue
+
+    ids = unprocessed_deliveries(older_than_seconds)
+    db.session.commit()
+    for delivery_id in ids:
+        enqueue("core.integration.tasks.process_delivery", delivery_id)
+    return len(ids)

@@ -1,0 +1,39 @@
+"""The webhook inbox: every authentic delivery, stored before it is acknowledged."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.models.base import utcnow
+
+DELIVERY_STATUSES = ("received", "processed", "ignored", "needs_attention", "failed")
+
+
+class WebhookDelivery(db.Model):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("store_id", "delivery_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id"), index=True)
+    delivery_key: Mapped[str] = mapped_column(String(200))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    event: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

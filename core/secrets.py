@@ -1,0 +1,41 @@
+"""Encryption at rest for store credentials (C6): Fernet with a key from the configuration."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
+
+
+def _fernet() -> Fernet:
+    """``ENCRYPTION_KEY`` when set (a Fernet key), else a key derived from ``SECRET_KEY``."""
+    key = current_app.config.get("ENCRYPTION_KEY")
+    if not key:
+        digest = hashlib.sha256(b"mizan-credentials:" + current_app.config["SECRET_KEY"].encode()).digest()
+        key = base64.urlsafe_b64encode(digest)
+    return Fernet(key)
+
+
+def encrypt_json(values: dict[str, Any]) -> str:
+    """Encrypt a JSON-serialisable mapping into a text token."""
+    return _fernet().encrypt(json.dumps(values, sort_keys=True).encode()).decode()
+
+
+def decrypt_json(token: str | None) -> dict[str, Any]:
+    """Decrypt what :func:`encrypt_json` produced; raises ``ValueError`` on a wrong key."""
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet().decrypt(token.encode()))
+    except InvalidToken as error:
+        raise ValueError("Stored credentials cannot be decrypted with this server's key.") from error
+
+
+def mask(value: str | None) -> str | None:
+    """Show a secret as its last four characters only."""
+    if not value:
+        return value
+    return "…" + value[-4:] if len(value) > 8 else "…"

@@ -1,0 +1,213 @@
+"""The integration pipeline end to end through the reference (dummy) plugin: webhook → inbox → booking."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import (
+    Account, Client, PaymentVoucher, Product, ReturnInvoice, SalesInvoice, StockLevel, StoreOrder,
+    SyncLogEntry, WebhookDelivery,
+)
+from core.services.reports import account_balance, trial_balance
+from tests.integration.conftest import order_payload
+
+
+def _count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def _on_hand(product_id: int, warehouse_id: int) -> Decimal:
+    level = db.session.get(StockLevel, (product_id, warehouse_id))
+    return level.quantity if level else Decimal(0)
+
+
+def test_a_completed_order_becomes_one_paid_invoice_matching_the_store_total(app, dummy_shop):
+    """O1, O5, O9: booked on completion, total to the halala, Paid with a voucher to the clearing account."""
+    order = order_payload([("MUG-01", "2", "25.00")], shipping="10.00")
+    response = dummy_shop.deliver("order", order)
+    assert response.status_code == 200
+    with app.app_context():
+        invoice = db.session.execute(select(SalesInvoice)).scalar_one()
+        assert invoice.total == Decimal(order["total"]) == Decimal("69.00")
+        assert invoice.status == "paid"
+        voucher = db.session.execute(select(PaymentVoucher)).scalar_one()
+        clearing = db.session.execute(select(Account).where(Account.key == "dummy_clearing")).scalar_one()
+        assert voucher.account_id == clearing.id and voucher.amount == Decimal("69.00")
+        assert account_balance(clearing.id) == Decimal("69.00")
+        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("8")
+        record = db.session.execute(select(StoreOrder)).scalar_one()
+        assert (record.state, record.invoice_id) == ("booked", invoice.id)
+        tb = trial_balance()
+        assert tb.total_debit == tb.total_credit
+
+
+def test_twenty_deliveries_of_one_order_book_it_once(app, dummy_shop):
+    """O3: the same order delivered again and again (new delivery ids) books once."""
+    order = order_payload([("MUG-01", "1", "25.00")])
+    statuses = {dummy_shop.deliver("order", order, delivery=f"d-{i}").status_code for i in range(20)}
+    assert statuses == {200}
+    with app.app_context():
+        assert _count(SalesInvoice) == 1
+        assert _count(WebhookDelivery) == 20
+        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
+
+
+def test_a_repeated_delivery_is_acknowledged_without_new_work(app, dummy_shop):
+    """Inbox: a duplicate delivery (same key) answers 2xx and stores nothing new."""
+    order = order_payload([("MUG-01", "1", "25.00")])
+    first = dummy_shop.deliver("order", order, delivery="same")
+    second = dummy_shop.deliver("order", order, delivery="same")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "duplicate" in second.get_json()["message"]
+    with app.app_context():
+        assert _count(WebhookDelivery) == 1 and _count(SalesInvoice) == 1
+
+
+def test_a_wrong_signature_is_refused_with_401_and_nothing_stored(app, dummy_shop):
+    response = dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]), secret="wrong")
+    assert response.status_code == 401
+    with app.app_context():
+        assert _count(WebhookDelivery) == 0 and _count(SalesInvoice) == 0
+
+
+def test_a_malformed_body_gets_400_and_an_unknown_store_404(app, dummy_shop, client):
+    assert dummy_shop.deliver("order", {}, body=b"{not json").status_code == 400
+    assert client.post("/webhooks/mzs_unknown", data=b"{}").status_code == 404
+    with app.app_context():
+        assert _count(WebhookDelivery) == 0
+
+
+def test_an_authentic_payload_missing_fields_goes_to_needs_attention(app, dummy_shop):
+    """Authentic but unbookable: stored, acknowledged, and shown with the reason."""
+    response = dummy_shop.deliver("order", {"external_id": "77"})
+    assert response.status_code == 200
+    with app.app_context():
+        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
+        assert delivery.status == "needs_attention"
+        assert "number" in delivery.last_error
+        assert _count(SalesInvoice) == 0
+
+
+def test_an_order_is_booked_only_once_it_reaches_a_completed_status(app, dummy_shop):
+    """O1: a new order is recorded but not booked; its completion books it."""
+    order = order_payload([("MUG-01", "1", "25.00")], status="pending")
+    dummy_shop.deliver("order", order)
+    with app.app_context():
+        assert _count(SalesInvoice) == 0
+        assert db.session.execute(select(StoreOrder.state)).scalar_one() == "skipped"
+    dummy_shop.deliver("order", {**order, "status": "completed"})
+    with app.app_context():
+        assert _count(SalesInvoice) == 1
+        assert db.session.execute(select(StoreOrder.state)).scalar_one() == "booked"
+
+
+def test_a_line_without_sku_holds_the_order_until_it_is_fixed(app, dummy_shop):
+    """O6: nothing is booked while line 2 has no SKU; once fixed, the order books."""
+    order = order_payload([("MUG-01", "1", "25.00"), (None, "1", "5.00")])
+    dummy_shop.deliver("order", order)
+    with app.app_context():
+        record = db.session.execute(select(StoreOrder)).scalar_one()
+        assert record.state == "needs_attention"
+        assert "line 2" in record.reason and "SKU" in record.reason
+        assert _count(SalesInvoice) == 0
+    order["lines"][1]["sku"] = "MUG-01"
+    dummy_shop.deliver("order", order)
+    with app.app_context():
+        assert _count(SalesInvoice) == 1
+
+
+def test_a_small_difference_goes_to_rounding_and_a_large_one_is_explained(app, dummy_shop):
+    """O5: within tolerance → rounding account; beyond → needs attention, per component."""
+    small = order_payload([("MUG-01", "1", "25.00")], total="28.77")  # ERP computes 28.75
+    large = order_payload([("MUG-01", "1", "25.00")], total="40.00")
+    dummy_shop.deliver("order", small)
+    dummy_shop.deliver("order", large)
+    with app.app_context():
+        invoice = db.session.execute(select(SalesInvoice)).scalar_one()
+        assert invoice.total == Decimal("28.77") and invoice.rounding == Decimal("0.02")
+        rounding = db.session.execute(select(Account).where(Account.key == "rounding")).scalar_one()
+        assert account_balance(rounding.id) == Decimal("-0.02")
+        held = db.session.execute(select(StoreOrder).where(StoreOrder.external_id == large["external_id"])).scalar_one()
+        assert held.state == "needs_attention"
+        for component in ("lines", "discounts", "shipping", "tax"):
+            assert component in held.reason
+
+
+def test_an_unknown_sku_is_created_with_the_store_quantity_then_invoiced(app, dummy_shop):
+    """O7, O8: the product is created, its stock brought in as an opening balance, then sold."""
+    from core.integration.data import ProductData
+
+    dummy_shop.remote.products.append(
+        ProductData("p-9", "NEW-9", "New thing", Decimal("40"), cost=Decimal("12"), quantity=Decimal("4"))
+    )
+    dummy_shop.deliver("order", order_payload([("NEW-9", "1", "40.00")]))
+    with app.app_context():
+        product = db.session.execute(select(Product).where(Product.code == "NEW-9")).scalar_one()
+        assert product.name == "New thing" and product.purchase_price == Decimal("12.00")
+        # The store had 4 left after this sale: 5 came in, 1 went out.
+        assert _on_hand(product.id, dummy_shop.ids.warehouse) == Decimal("4")
+        assert _count(SalesInvoice) == 1
+
+
+def test_guests_go_to_the_default_client_and_customers_are_matched_by_email(app, dummy_shop):
+    """O4."""
+    with app.app_context():
+        db.session.add(Client(name="Sara", email="sara@example.com"))
+        db.session.commit()
+    dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]))
+    dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")],
+                                              customer={"external_id": "c1", "name": "S.", "email": "sara@example.com"}))
+    dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")],
+                                              customer={"external_id": "c2", "name": "Omar", "phone": "+966500"}))
+    with app.app_context():
+        clients = [i.client_id for i in db.session.execute(select(SalesInvoice).order_by(SalesInvoice.id)).scalars()]
+        sara = db.session.execute(select(Client.id).where(Client.email == "sara@example.com")).scalar_one()
+        omar = db.session.execute(select(Client.id).where(Client.name == "Omar")).scalar_one()
+        assert clients == [dummy_shop.ids.walk_in, sara, omar]
+
+
+def test_a_partial_refund_books_one_return_invoice_once(app, dummy_shop):
+    """R1, R2: refunded lines come back to stock, once, whatever the deliveries."""
+    order = order_payload([("MUG-01", "3", "25.00")])
+    dummy_shop.deliver("order", order)
+    refund = {"external_id": "r-1", "order_external_id": order["external_id"],
+              "lines": [{"line_external_id": order["lines"][0]["external_id"], "quantity": "2", "restock": True}]}
+    for i in range(3):
+        dummy_shop.deliver("refund", refund, delivery=f"r-{i}")
+    with app.app_context():
+        returned = db.session.execute(select(ReturnInvoice)).scalar_one()
+        assert returned.total == Decimal("57.50")
+        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
+        tb = trial_balance()
+        assert tb.total_debit == tb.total_credit
+
+
+def test_a_booked_order_that_is_cancelled_is_returned_in_full(app, dummy_shop):
+    """O10: cancelled after booking → a whole-order return; cancelled before → ignored."""
+    booked = order_payload([("MUG-01", "2", "25.00")])
+    dummy_shop.deliver("order", booked)
+    dummy_shop.deliver("order", {**booked, "status": "cancelled", "cancelled": True})
+    never = order_payload([("MUG-01", "1", "25.00")], status="cancelled")
+    dummy_shop.deliver("order", {**never, "cancelled": True})
+    with app.app_context():
+        assert _count(SalesInvoice) == 1 and _count(ReturnInvoice) == 1
+        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
+
+
+def test_a_sale_pushes_the_new_quantity_of_the_linked_warehouse_only(app, dummy_shop):
+    """I1: after a sale the store gets the absolute on-hand quantity; other warehouses never push."""
+    dummy_shop.deliver("order", order_payload([("MUG-01", "3", "25.00")]))
+    assert dummy_shop.remote.quantities == {"MUG-01": Decimal("7")}
+    pushes_before = len(dummy_shop.remote.pushes)
+    with app.app_context():
+        from tests.builders import Builders
+
+        product = db.session.get(Product, dummy_shop.ids.mug)
+        Builders().stock(product, db.session.get(__import__("core.models", fromlist=["Warehouse"]).Warehouse,
+                                                 dummy_shop.ids.other_warehouse), "5", "7")
+    assert len(dummy_shop.remote.pushes) == pushes_before
+    with app.app_context():
+        log = db.session.execute(select(SyncLogEntry).where(SyncLogEntry.kind == "stock")).scalars().all()
+        assert [entry.status for entry in log] == ["done"]
