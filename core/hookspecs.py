@@ -131,6 +131,14 @@ def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesI
 
 
 @hookspec
+def on_product_created(product_id: int) -> None:
+    """A product was created in the ERP; platform plugins push it to stores with product sync on (P2).
+
+    :param product_id: the new product.
+    """
+
+
+@hookspec
 def on_stock_changed(product_id: int, warehouse_id: int, quantity: Any) -> None:
     """A product's on-hand quantity changed in a warehouse; platform plugins push it (I1).
 

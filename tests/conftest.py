@@ -82,14 +82,13 @@ def clean_database(app):
 
 
 def wipe_tables() -> None:
+    """Delete every row, children first (DELETE is much faster than TRUNCATE on small tables)."""
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f"DELETE FROM {name}"))
-            connection.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(connection) else None
+        for name in tables:
+            connection.execute(text(f"DELETE FROM {name}"))
+        if connection.dialect.name == "sqlite" and _has_sqlite_sequence(connection):
+            connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
 def _has_sqlite_sequence(connection) -> bool:

@@ -51,8 +51,8 @@ def register_master_data(
         return paginate_query(statement, schema(), query)
 
     @operation(f"Show one {label}", tag, response=schema)
-    def get_row(**path: int) -> dict[str, Any]:
-        return schema().dump(get_or_404(model, path[id_name], label.capitalize()))
+    def get_row(**url: int) -> dict[str, Any]:
+        return schema().dump(get_or_404(model, url[id_name], label.capitalize()))
 
     @operation(f"Create a {label}", tag, body=schema, response=schema, status=201)
     def create_row() -> tuple[dict[str, Any], int, dict[str, str]]:

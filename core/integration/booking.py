@@ -183,7 +183,7 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
         found = product_id_for_sku(line.sku)
         if found is None:
             data = _store_product(store, line.sku, api) or from_order_line(line)
-            ordered = sum((l.quantity for l in order.lines if l.sku == line.sku), Decimal(0))
+            ordered = sum((other.quantity for other in order.lines if other.sku == line.sku), Decimal(0))
             # The store's quantity is after this sale; the opening balance is what it had before (O7, O8).
             store_quantity = data.quantity if data.quantity is not None and data.quantity > 0 else Decimal(0)
             found = create_from_store(store, data, store_quantity + ordered)

@@ -26,3 +26,9 @@ def stock_changed(pairs: set[tuple[int, int]]) -> None:
     payload = {"pairs": sorted([product_id, warehouse_id] for product_id, warehouse_id in pairs)}
     for name in names:
         enqueue(RUN_EVENT, name, "on_stock_changed", payload)
+
+
+def product_created(product_id: int) -> None:
+    """``on_product_created`` for every enabled plugin that implements it."""
+    for name in registry().implementers("on_product_created"):
+        enqueue(RUN_EVENT, name, "on_product_created", {"product_id": product_id})

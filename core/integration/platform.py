@@ -134,6 +134,12 @@ class PlatformPlugin:
         return self.client(store) if store.platform == self.name else None
 
     @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        from core.integration.product_sync import schedule_product_push
+
+        schedule_product_push(self.name, product_id)
+
+    @hookimpl
     def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Any) -> None:
         from core.integration.stock_push import schedule_stock_pushes
 

@@ -54,7 +54,7 @@ class ReturnLine(db.Model):
     net_amount: Mapped[Decimal] = mapped_column(Money)
     discount_net: Mapped[Decimal] = mapped_column(Money)
     vat_amount: Mapped[Decimal] = mapped_column(Money)
-    #: Cost brought back into stock (zero when the goods are not restocked).
+    #: This line's share of the original cost; it goes back to stock (and COGS) only when ``restock``.
     cost_amount: Mapped[Decimal] = mapped_column(Money)
     restock: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -117,7 +117,7 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
                 amount=amount,
             )
         )
-    total = sum((l.amount for l in lines), ZERO)
+    total = sum((line.amount for line in lines), ZERO)
     entry = write_entry(
         draft.date,
         [

@@ -99,7 +99,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     client = referenced(Client, draft.client_id, "client_id")
     referenced(Branch, draft.branch_id, "branch_id")
     referenced(Warehouse, draft.warehouse_id, "warehouse_id")
-    products = [referenced(Product, l.product_id, f"lines.{i}.product_id") for i, l in enumerate(draft.lines)]
+    products = [referenced(Product, line.product_id, f"lines.{i}.product_id") for i, line in enumerate(draft.lines)]
     payment_account = None
     if draft.status == "paid":
         payment_account = (
@@ -109,7 +109,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         )
     vat_rate = draft.vat_rate if draft.vat_rate is not None else company_settings().vat_rate
     amounts = compute_invoice_amounts(
-        [PricedLine(l.quantity, l.unit_price, l.discount) for l in draft.lines],
+        [PricedLine(line.quantity, line.unit_price, line.discount) for line in draft.lines],
         vat_rate=vat_rate,
         prices_include_vat=draft.prices_include_vat,
         order_discount=draft.order_discount,
@@ -147,7 +147,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
                 cost_amount=cost,
             )
         )
-    cost_total = sum((l.cost_amount for l in lines), ZERO)
+    cost_total = sum((line.cost_amount for line in lines), ZERO)
 
     keys = account_ids(
         "receivable", "sales", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory", "rounding"

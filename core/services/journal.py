@@ -132,8 +132,8 @@ def reverse_entry(entry_id: int, reversal_date: date, memo: str | None = None) -
                 "correct it through that document (e.g. a return invoice)."
             )
         mirrored = [
-            Posting(l.account_id, debit=l.credit, credit=l.debit, branch_id=l.branch_id, memo=l.memo)
-            for l in original.lines
+            Posting(line.account_id, debit=line.credit, credit=line.debit, branch_id=line.branch_id, memo=line.memo)
+            for line in original.lines
         ]
         try:
             with db.session.begin_nested():

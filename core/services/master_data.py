@@ -32,6 +32,10 @@ def create_record(model: type[T], fields: dict[str, Any]) -> T:
             f"A {model.__name__.lower()} with {label} exists.",
             {name: ["already exists"] for name in clashing},
         ) from None
+    if model is Product:
+        from core.integration.events import product_created
+
+        product_created(row.id)
     return row
 
 

@@ -121,9 +121,9 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
 
     levels = lock_levels(
         {
-            (invoice_lines[l.invoice_line_id].product_id, invoice.warehouse_id)
-            for l in draft.lines
-            if l.restock and invoice_lines[l.invoice_line_id].product.stock_tracked
+            (invoice_lines[line.invoice_line_id].product_id, invoice.warehouse_id)
+            for line in draft.lines
+            if line.restock and invoice_lines[line.invoice_line_id].product.stock_tracked
         }
     )
     lines = []
@@ -155,11 +155,11 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
 
     shipping_net = invoice.shipping_net if draft.include_shipping else ZERO
     shipping_vat = invoice.shipping_vat if draft.include_shipping else ZERO
-    lines_net = sum((l.net_amount for l in lines), ZERO)
-    discount_net = sum((l.discount_net for l in lines), ZERO)
-    vat_total = sum((l.vat_amount for l in lines), ZERO) + shipping_vat
+    lines_net = sum((line.net_amount for line in lines), ZERO)
+    discount_net = sum((line.discount_net for line in lines), ZERO)
+    vat_total = sum((line.vat_amount for line in lines), ZERO) + shipping_vat
     total = lines_net + shipping_net + vat_total
-    cost_total = sum((l.cost_amount for l in lines if l.restock), ZERO)
+    cost_total = sum((line.cost_amount for line in lines if line.restock), ZERO)
 
     ids = account_ids(
         "receivable", "sales_returns", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory"

@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields
 
 from core.integration.connections import credentials
-from core.integration.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity, StoreEvent
+from core.integration.data import (
+    CategoryData,
+    OrderData,
+    ProductData,
+    ProductPage,
+    StockQuantity,
+    StoreEvent,
+)
 from core.integration.platform import PlatformPlugin, RateLimited, StoreAPIError, signatures_match
 from core.integration.schemas import OrderSchema, ProductSchema, RefundSchema
 from core.models import StoreConnection

@@ -7,8 +7,16 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import (
-    Account, Client, PaymentVoucher, Product, ReturnInvoice, SalesInvoice, StockLevel, StoreOrder,
-    SyncLogEntry, WebhookDelivery,
+    Account,
+    Client,
+    PaymentVoucher,
+    Product,
+    ReturnInvoice,
+    SalesInvoice,
+    StockLevel,
+    StoreOrder,
+    SyncLogEntry,
+    WebhookDelivery,
 )
 from core.services.reports import account_balance, trial_balance
 from tests.integration.conftest import order_payload

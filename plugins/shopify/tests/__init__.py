@@ -1,0 +1,1 @@
+"""Tests of the Shopify plugin and its sandbox store."""

@@ -1,0 +1,65 @@
+"""API errors are always one JSON shape, with the right status and never a stack trace."""
+from core.api import stock
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert error["status"] == status and error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["fields"], dict)
+    return error
+
+
+def test_a_body_that_is_not_a_json_object_gets_400(api):
+    for body, message in (("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object"), ("", "required")):
+        response = api.post("/warehouses", data=body, content_type="application/json")
+        assert message in assert_error(response, 400, "bad_request")["message"], body
+
+
+def test_unknown_api_url_gets_json_404_even_without_a_token(client):
+    assert_error(client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_unknown_id_gets_json_404(api):
+    error = assert_error(api.get("/invoices/999999999"), 404, "not_found")
+    assert "999999999" in error["message"]
+
+
+def test_ids_beyond_the_database_range_are_404_or_400_not_500(api):
+    for path in ("/invoices/99999999999999999999", "/products/3000000000/stock-card", "/accounts/2147483648/ledger"):
+        assert_error(api.get(path), 404, "not_found")
+    error = assert_error(api.get("/stock-levels?product_id=99999999999999999999"), 400, "bad_request")
+    assert list(error["fields"]) == ["product_id"]
+
+
+def test_wrong_method_gets_json_405_with_allow_header(api):
+    response = api.open("DELETE", "/invoices", role="admin")
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_pages_outside_the_api_keep_flask_errors(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert not response.is_json
+
+
+def test_unknown_body_fields_are_named(api):
+    response = api.post("/warehouses", {"code": "W1", "name": "W", "colour": "red"})
+    error = assert_error(response, 422, "invalid")
+    assert error["fields"] == {"colour": ["Unknown field."]}
+
+
+def test_a_crash_answers_json_500_without_details(app, api, monkeypatch):
+    def explode(**_):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(stock, "stock_levels", explode)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = api.get("/stock-levels")
+    error = assert_error(response, 500, "internal_error")
+    body = response.get_data(as_text=True)
+    assert "hunter2" not in body and "Traceback" not in body and "RuntimeError" not in body
+    assert error["fields"] == {}
