@@ -22,10 +22,10 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed  ## Create the virtualenv and install Mizan with its test tools
 
-run: install  ## Migrate, load demo data if the database is empty, serve on http://127.0.0.1:5000
+run: install  ## Migrate, load demo data if empty, serve on http://127.0.0.1:5000 with sandbox stores
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask demo serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite (SQLite, or DATABASE_URL when set)
 	$(BIN)/python -m pytest

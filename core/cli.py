@@ -75,6 +75,38 @@ def seed_demo_command() -> None:
     click.echo(demo_login_message())
 
 
+@demo_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--sandbox-port", default=5101, show_default=True, help="First port for the sandbox stores.")
+def serve_demo_command(host: str, port: int, sandbox_port: int) -> None:
+    """Serve the app with a sandbox store per platform plugin, connected and ready for orders."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    from core.demo_stores import connect_demo_stores
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["PUBLIC_URL"] = f"http://{host}:{port}"
+    stores, servers = connect_demo_stores(sandbox_port)
+    for store in stores:
+        click.echo(f"{store.title} sandbox store at {store.url} (store #{store.store_id})")
+        click.echo(f"  make it send an order: {store.hint}")
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def register_commands(app: Flask) -> None:
-    for command in (users_cli, tokens_cli, chart_cli, demo_cli, trial_balance_command):
+    """Add the core's commands, then those plugins contribute through ``register_commands``."""
+    from core.integration.cli import COMMANDS as INTEGRATION_COMMANDS
+    from core.plugins import registry
+
+    for command in (users_cli, tokens_cli, chart_cli, demo_cli, trial_balance_command, *INTEGRATION_COMMANDS):
         app.cli.add_command(command)
+    with app.app_context():
+        for commands in registry().hook.register_commands():
+            for command in commands or []:
+                app.cli.add_command(command)

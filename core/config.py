@@ -35,15 +35,27 @@ ENVIRONMENT_KEYS = {
     "SECRET_KEY": "SECRET_KEY",
     "ENCRYPTION_KEY": "ENCRYPTION_KEY",
     "PUBLIC_URL": "PUBLIC_URL",
+    "MIZAN_JOB_QUEUE": "JOB_QUEUE",
 }
 
 
 def apply_environment(cfg: dict[str, Any]) -> None:
-    """Copy the documented environment variables into the config."""
+    """Copy the documented environment variables into the config.
+
+    ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ENCRYPTION_KEY`` and ``PUBLIC_URL`` set the
+    keys of :data:`ENVIRONMENT_KEYS`; ``MIZAN_JOB_QUEUE`` sets ``JOB_QUEUE`` (the rq queue name);
+    ``MIZAN_EXTRA_PLUGINS`` sets ``EXTRA_PLUGINS`` from comma-separated "module:attribute"
+    references (e.g. ``core.testing.dummy:DummyPlugin`` for a worker or server that must load
+    the dummy plugin a test or benchmark enabled). Unset or empty variables change nothing.
+    """
     for env_name, key in ENVIRONMENT_KEYS.items():
         value = os.environ.get(env_name)
         if value:
             cfg[key] = value
+    extra = os.environ.get("MIZAN_EXTRA_PLUGINS", "")
+    references = tuple(ref.strip() for ref in extra.split(",") if ref.strip())
+    if references:
+        cfg["EXTRA_PLUGINS"] = references
 
 
 def normalise_database_url(url: str) -> str:

@@ -80,8 +80,9 @@ def make_worker(app: Flask) -> Any:
     queue: RedisQueue = app.extensions["mizan.jobs"]
 
     class AppWorker(SimpleWorker):
-        def perform_job(self, job: Any, queue: Any) -> bool:
+        def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
+            # rq >= 2 also passes the job's Execution; pass through whatever this rq gives.
             with app.app_context():
-                return super().perform_job(job, queue)
+                return super().perform_job(job, queue, *args, **kwargs)
 
     return AppWorker([queue.queue], connection=queue.connection)

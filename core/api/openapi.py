@@ -88,11 +88,11 @@ def _operation(rule: Rule, method: str, op: Operation) -> dict[str, Any]:
     ]
     if op.query is not None:
         parameters.append({"in": "query", "schema": op.query})
-    response: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
+    response: dict[str, Any] = {"description": {201: "Created", 202: "Accepted"}.get(op.status, "OK")}
     if op.response is not None:
         schema = page_schema(op.response) if op.paginated else op.response
         response["content"] = {"application/json": {"schema": schema}}
-    if op.status == 201:
+    if op.status in (201, 202):
         response["headers"] = {"Location": {"schema": {"type": "string"}, "description": "URL of the new resource"}}
     responses: dict[str, Any] = {str(op.status): response}
     if not op.public:

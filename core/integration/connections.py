@@ -92,8 +92,11 @@ def credentials(store: StoreConnection) -> dict[str, Any]:
 def masked_credentials(store: StoreConnection) -> dict[str, Any]:
     """Credentials fit to show: secrets reduced to their last characters (C6)."""
     plugin = registry().pm.get_plugin(store.platform)
+    values = credentials(store)
+    if plugin is None:  # which fields are secret is unknown: mask them all
+        return {k: mask(str(v)) for k, v in values.items()}
     secret_fields = getattr(plugin, "secret_fields", ())
-    return {k: (mask(v) if k in secret_fields else v) for k, v in credentials(store).items()}
+    return {k: (mask(v) if k in secret_fields else v) for k, v in values.items()}
 
 
 def set_credentials(store_id: int, values: dict[str, Any], *, merge: bool = True) -> StoreConnection:

@@ -88,6 +88,8 @@ class PlatformPlugin:
     registers_webhooks: ClassVar[bool] = False
     #: Accounts created when the plugin is installed (C3): see ``core.services.chart.DefaultAccount``.
     default_accounts: ClassVar[list[DefaultAccount]] = []
+    #: Role key of the account Paid invoices are settled to (O9); one of ``default_accounts``.
+    clearing_account_key: ClassVar[str] = "payment_clearing"
 
     # -- what a platform implements ------------------------------------------------
 
@@ -106,6 +108,10 @@ class PlatformPlugin:
     def client(self, store: StoreConnection) -> StoreAPI:
         """The API client for ``store``."""
         raise NotImplementedError
+
+    def demo_sandbox(self) -> Any:
+        """A :class:`core.testing.sandbox.DemoSandbox` for ``make run``'s demo, or ``None``."""
+        return None
 
     # -- hook implementations (dispatch on the platform name) ------------------
 

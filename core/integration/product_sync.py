@@ -35,11 +35,14 @@ def start_product_sync(store_id: int) -> ProductSyncRun:
 def sync_products(run_id: int) -> None:
     """Reconcile the store's catalog page by page; memory holds one page at a time."""
     run = db.session.get(ProductSyncRun, run_id)
-    if run is None or run.status in ("done", "failed"):
+    if run is None or run.status == "done":
         return
     store = get_store(run.store_id)
     api = store_api(store)
-    _update(run_id, status="running")
+    # A failed run retried from the sync log starts over.
+    restart = {"finished_at": None, "total": None, "processed": 0, "created": 0, "updated": 0, "skipped": 0,
+               "failed": 0, "report": []} if run.status == "failed" else {}
+    _update(run_id, status="running", **restart)
     cursor: str | None = None
     try:
         while True:

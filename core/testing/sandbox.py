@@ -144,3 +144,17 @@ class SandboxServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+@dataclass
+class DemoSandbox:
+    """A platform's sandbox store as the demo (``make run``) uses it; see ``PlatformPlugin.demo_sandbox``."""
+
+    #: The sandbox's WSGI app.
+    app: Any
+    #: Store credentials for the plugin, given the URL the sandbox is served at.
+    credentials: Any
+    #: Tell the sandbox where to send its webhooks (platforms where the ERP cannot subscribe).
+    set_webhook_target: Any
+    #: A line for the README/console: how to make the sandbox send an order.
+    hint: str = ""

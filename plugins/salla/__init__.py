@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 from core.integration.connections import credentials
 from core.integration.data import StoreEvent
 from core.integration.platform import PlatformPlugin
+from core.testing.sandbox import DemoSandbox
 from core.services.chart import DefaultAccount
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
@@ -50,3 +51,21 @@ class SallaPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection) -> SallaClient:
         return SallaClient(credentials(store))
+
+    def demo_sandbox(self) -> DemoSandbox:
+        """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""
+        from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
+
+        sandbox = SallaSandbox()
+        seed_demo(sandbox)
+        return DemoSandbox(
+            app=sandbox.app,
+            credentials=lambda url: {
+                "access_token": sandbox.access_token, "refresh_token": sandbox.refresh_token,
+                "webhook_secret": sandbox.webhook_secret, "api_base": url + API_PREFIX,
+                "store_ref": str(sandbox.merchant_id),
+            },
+            set_webhook_target=sandbox.set_webhook_target,
+            hint='POST {url}/_sandbox/orders {"items": [["COF-250", 2]]}, then '
+                 'POST {url}/_sandbox/orders/<id>/status {"slug": "completed"}',
+        )

@@ -8,6 +8,7 @@ from marshmallow import Schema
 from core.integration.connections import credentials
 from core.integration.data import StoreEvent
 from core.integration.platform import PlatformPlugin
+from core.testing.sandbox import DemoSandbox
 from core.services.chart import DefaultAccount
 from plugins.shopify import webhooks
 from plugins.shopify.client import ShopifyClient
@@ -55,3 +56,19 @@ class ShopifyPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection) -> ShopifyClient:
         return ShopifyClient(credentials(store))
+
+    def demo_sandbox(self) -> DemoSandbox:
+        """The Shopify sandbox with the demo catalog; the ERP subscribes its webhooks on activation."""
+        from plugins.shopify.sandbox import ShopifySandbox
+
+        sandbox = ShopifySandbox()
+        sandbox.seed_demo()
+        return DemoSandbox(
+            app=sandbox.app,
+            credentials=lambda url: {
+                "shop_domain": sandbox.shop, "access_token": sandbox.access_token,
+                "client_secret": sandbox.client_secret, "api_base": url,
+            },
+            set_webhook_target=sandbox.set_webhook_target,
+            hint='POST {url}/_sandbox/orders {"items": [["MUG-01", 1]]}, then POST {url}/_sandbox/orders/<id>/pay',
+        )

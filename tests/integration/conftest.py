@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import uuid
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -84,3 +86,72 @@ def dummy_shop(app, client) -> DummyShop:
         store_id = store.id
         db.session.remove()
     return DummyShop(client, key, store_id, ids)
+
+
+# --- Jobs on a real Redis (tests/integration/test_jobs_redis.py) ------------------------------------
+
+DUMMY_PLUGIN = "core.testing.dummy:DummyPlugin"
+
+
+def redis_url() -> str:
+    """The Redis the job tests use: ``REDIS_URL`` from the environment, else the local default."""
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_app(app, tmp_path):
+    """The app again, on the session app's database, with jobs on Redis in a queue of its own.
+
+    Nothing is skipped: an unreachable Redis fails the test at the ping. Retries run at once
+    (intervals 0) and the queue, its registries, jobs and workers are deleted afterwards.
+    """
+    from core import create_app
+
+    queue_name = f"mizan-test-{uuid.uuid4().hex}"
+    redis_app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "REDIS_URL": redis_url(),
+        "JOB_QUEUE": queue_name,
+        "JOB_RETRY_INTERVALS": (0, 0, 0),
+        "EXTRA_PLUGINS": (DUMMY_PLUGIN,),
+    })
+    jobs = redis_app.extensions["mizan.jobs"]
+    jobs.connection.ping()
+    yield redis_app
+    try:
+        purge_queue(jobs.connection, queue_name)
+    finally:
+        with redis_app.app_context():
+            db.engine.dispose()
+
+
+def purge_queue(connection, name: str) -> None:
+    """Delete the rq queue ``name``: its jobs (in any registry), registries and worker records."""
+    from rq import Queue, Worker
+    from rq.job import Job
+
+    queue = Queue(name, connection=connection)
+    registries = (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                  queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry)
+    job_ids = set(queue.get_job_ids())
+    for registry_ in registries:
+        job_ids.update(registry_.get_job_ids())
+    for job in Job.fetch_many(list(job_ids), connection=connection):
+        if job is not None:
+            job.delete(remove_from_queue=True, delete_dependents=True)
+    for worker in Worker.all(queue=queue):
+        connection.delete(worker.key)
+        connection.srem(worker.redis_workers_keys, worker.key)
+    queue.delete(delete_jobs=True)
+    for key in connection.scan_iter(match=f"*:{name}*"):
+        connection.delete(key)
+    connection.srem(Queue.redis_queues_keys, queue.key)
+
+
+@pytest.fixture
+def redis_shop(redis_app, dummy_shop) -> DummyShop:
+    """The connected dummy store, receiving its webhooks through the Redis-backed app."""
+    return DummyShop(redis_app.test_client(), dummy_shop.key, dummy_shop.store_id, dummy_shop.ids)

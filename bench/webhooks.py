@@ -1,0 +1,302 @@
+"""Benchmark: webhook acknowledgements under gunicorn vs. a bare Flask app, and bookings per worker.
+
+What it does, on a scratch database:
+
+1. Builds the schema (the migrations), a warehouse, a branch, a walk-in client, a stocked product
+   and a connected dummy store (the reference plugin, :mod:`core.testing.dummy`) with its
+   connection key.
+2. Serves Mizan with gunicorn (``-w 2`` by default, ``core:create_app()``, env ``DATABASE_URL``,
+   ``REDIS_URL``, ``MIZAN_JOB_QUEUE`` and ``MIZAN_EXTRA_PLUGINS``) and fires ``-n`` signed order
+   webhooks (distinct orders, distinct delivery ids) from ``--concurrency`` httpx threads:
+   acknowledgements per second, p50 and p99 latency. Acknowledging is verify + store + enqueue
+   (SPEC §6); nothing is booked yet.
+3. The same load against ``bench/bare_app.py`` (a Flask endpoint that only answers 200) under the
+   same gunicorn settings: the floor the HTTP stack alone costs on this machine.
+4. Times one rq burst worker (in this process, :func:`core.jobs.make_worker`) draining the queue
+   the deliveries filled: bookings per second per worker (jobs include the follow-up plugin
+   events each booking enqueues).
+
+Run: ``python bench/webhooks.py [-n 2000] [--concurrency 16] [--gunicorn-workers 2]
+[--database-url URL] [--redis-url URL]``. The database defaults to a temporary SQLite file; a
+PostgreSQL URL names the server, and the benchmark creates (and then drops) its own database
+``<name>_bench_<pid>`` there. Redis defaults to ``REDIS_URL`` or ``redis://127.0.0.1:6379/0``;
+the benchmark uses a queue of its own and deletes it afterwards. Not part of the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core import create_app  # noqa: E402
+from core.config import normalise_database_url  # noqa: E402
+from core.extensions import db  # noqa: E402
+from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, sign  # noqa: E402
+
+DUMMY_PLUGIN = "core.testing.dummy:DummyPlugin"
+SECRET_KEY = "bench-secret"
+WEBHOOK_SECRET = "bench-webhook-secret"
+BIN = Path(sys.executable).parent
+
+
+def scratch_database(url: str | None) -> tuple[str, callable]:
+    """The database URL to use and a function that removes it afterwards."""
+    if not url:
+        folder = tempfile.mkdtemp(prefix="mizan-bench-")
+        return "sqlite:///" + os.path.join(folder, "bench.sqlite"), lambda: None
+    base = make_url(normalise_database_url(url))
+    if not base.drivername.startswith("postgresql"):
+        return url, lambda: None
+    scratch = f"{base.database}_bench_{os.getpid()}"
+    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+
+    def run(sql: str) -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(sql)
+
+    run(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    run(f'CREATE DATABASE "{scratch}"')
+    return base.set(database=scratch).render_as_string(hide_password=False), lambda: run(
+        f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'
+    )
+
+
+def app_config(database_url: str, redis_url: str | None, queue: str) -> dict:
+    return {
+        "SECRET_KEY": SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": tempfile.mkdtemp(prefix="mizan-bench-instance-"),
+        "REDIS_URL": redis_url,
+        "JOB_QUEUE": queue,
+        "EXTRA_PLUGINS": (DUMMY_PLUGIN,),
+    }
+
+
+def prepare(database_url: str, stock: int) -> str:
+    """Schema, master data and a connected dummy store; returns the store's connection key."""
+    from flask_migrate import upgrade
+
+    from core.integration import connections
+    from core.models import Branch, Client, Product, Warehouse
+    from core.plugins import registry
+    from core.services.chart import seed_default_chart
+    from core.services.company import company_settings
+    from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
+    from core.services.master_data import create_record
+    from core.services.transaction import atomic
+
+    app = create_app(app_config(database_url, None, "unused"))  # jobs inline while setting up
+    with app.app_context():
+        upgrade()
+        with atomic():
+            seed_default_chart()
+            company_settings().vat_rate = Decimal("0.15")
+        warehouse = create_record(Warehouse, {"code": "MAIN", "name": "Main"})
+        branch = create_record(Branch, {"code": "RUH", "name": "Riyadh"})
+        walk_in = create_record(Client, {"name": "Walk-in"})
+        mug = create_record(Product, {"code": "MUG-01", "name": "Mug", "sale_price": Decimal("25")})
+        post_inbound(InboundDraft(warehouse_id=warehouse.id,
+                                  lines=[InboundLineDraft(mug.id, Decimal(stock), Decimal("7.50"))]))
+        plugins = registry()
+        plugins.install("dummy")
+        plugins.enable("dummy")
+        store, key = connections.create_store("dummy", "Bench shop")
+        connections.set_credentials(store.id, {"store_ref": "bench", "secret": WEBHOOK_SECRET})
+        connections.update_settings(store.id, {
+            "default_client_id": walk_in.id, "warehouse_id": warehouse.id, "branch_id": branch.id,
+            "create_financial_invoice": True, "update_inventory": True,
+        })
+        connections.activate(store.id, key)
+        db.session.remove()
+        db.engine.dispose()
+    return key
+
+
+def deliveries(n: int) -> list[tuple[bytes, dict[str, str]]]:
+    """``n`` signed order webhooks: distinct orders, distinct delivery ids."""
+    run = uuid.uuid4().hex[:8]
+    signed = []
+    for i in range(n):
+        external_id = f"{run}-{i}"
+        order = {
+            "external_id": external_id, "number": f"#{i}", "status": "completed", "currency": "SAR",
+            "prices_include_vat": False, "shipping": "10.00", "order_discount": "0", "total": "69.00",
+            "lines": [{"external_id": f"{external_id}-1", "sku": "MUG-01", "name": "Mug", "quantity": "2",
+                       "unit_price": "25.00"}],
+            "customer": None,
+        }
+        body = json.dumps({"event": "order", "data": order}).encode()
+        signed.append((body, {SIGNATURE_HEADER: sign(WEBHOOK_SECRET, body), DELIVERY_HEADER: f"d-{external_id}",
+                              "Content-Type": "application/json"}))
+    return signed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """``gunicorn -w N APP`` on a free local port, started and stopped as a context manager."""
+
+    def __init__(self, app: str, workers: int, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+                        "--log-level", "warning", "--backlog", "2048", app]
+        self.env = {**os.environ, **env}
+
+    def __enter__(self) -> Gunicorn:
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.url + "/", timeout=1)
+                return self
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    raise RuntimeError(f"gunicorn did not start: {' '.join(self.command)}") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def fire(url: str, signed: list[tuple[bytes, dict[str, str]]], concurrency: int) -> dict[str, float]:
+    """POST every delivery from ``concurrency`` threads; throughput and latency percentiles."""
+    local = threading.local()
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def post(item: tuple[bytes, dict[str, str]]) -> None:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=60)
+        body, headers = item
+        start = time.perf_counter()
+        response = client.post(url, content=body, headers=headers)
+        elapsed = time.perf_counter() - start
+        with lock:
+            latencies.append(elapsed)
+            if response.status_code != 200:
+                failures.append(f"{response.status_code} {response.text[:200]}")
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, signed))
+    wall = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{len(failures)} deliveries were refused, e.g. {failures[0]}")
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"per_second": len(signed) / wall, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
+
+
+def drain(database_url: str, redis_url: str, queue: str) -> dict[str, float]:
+    """Time one burst worker over the queue; bookings (invoices made) per second."""
+    from core.jobs import make_worker
+    from core.models import SalesInvoice
+
+    app = create_app(app_config(database_url, redis_url, queue))
+    jobs = app.extensions["mizan.jobs"]
+    waiting = jobs.queue.count
+    worker = make_worker(app)
+    start = time.perf_counter()
+    worker.work(burst=True, logging_level="WARNING")
+    elapsed = time.perf_counter() - start
+    with app.app_context():
+        booked = db.session.execute(select(func.count()).select_from(SalesInvoice)).scalar_one()
+        db.session.remove()
+        db.engine.dispose()
+    failed = jobs.queue.failed_job_registry.count
+    return {"jobs": waiting, "booked": booked, "failed": failed, "seconds": elapsed, "per_second": booked / elapsed}
+
+
+def purge(redis_url: str, queue_name: str) -> None:
+    from redis import Redis
+    from rq import Queue
+    from rq.job import Job
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue(queue_name, connection=connection)
+    ids = set(queue.get_job_ids())
+    for registry in (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                     queue.scheduled_job_registry, queue.deferred_job_registry, queue.canceled_job_registry):
+        ids.update(registry.get_job_ids())
+    for job in Job.fetch_many(list(ids), connection=connection):
+        if job is not None:
+            job.delete(remove_from_queue=True)
+    queue.delete(delete_jobs=True)
+    for key in connection.scan_iter(match=f"*:{queue_name}*"):
+        connection.delete(key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=2000, help="deliveries (each a distinct order)")
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    logging.getLogger("rq.worker").setLevel(logging.WARNING)
+
+    database_url, drop_database = scratch_database(args.database_url)
+    queue = f"mizan-bench-{uuid.uuid4().hex}"
+    try:
+        key = prepare(database_url, stock=2 * (args.n + 200) + 10)
+        signed = deliveries(args.n)
+        env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "MIZAN_JOB_QUEUE": queue,
+               "MIZAN_EXTRA_PLUGINS": DUMMY_PLUGIN, "SECRET_KEY": SECRET_KEY}
+        with Gunicorn("core:create_app()", args.gunicorn_workers, env) as server:
+            fire(server.url + f"/webhooks/{key}", deliveries(min(200, args.n)), args.concurrency)  # warm-up
+            mizan = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
+        with Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as server:
+            fire(server.url + f"/webhooks/{key}", signed[:200], args.concurrency)  # warm-up
+            bare = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
+        booking = drain(database_url, args.redis_url, queue)
+    finally:
+        purge(args.redis_url, queue)
+        drop_database()
+
+    dialect = make_url(normalise_database_url(database_url)).get_backend_name()
+    print(f"\nWebhooks: {args.n} signed deliveries, {args.concurrency} client threads, "
+          f"gunicorn -w {args.gunicorn_workers}, {dialect}, Redis queue")
+    print(f"{'':<28} {'acks/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, row in (("Mizan (verify+store+enqueue)", mizan), ("bare Flask (return 200)", bare)):
+        print(f"{name:<28} {row['per_second']:>9.0f} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}")
+    print(f"{'Mizan / bare':<28} {mizan['per_second'] / bare['per_second']:>9.2f} "
+          f"{mizan['p50_ms'] / bare['p50_ms']:>9.1f}x {mizan['p99_ms'] / bare['p99_ms']:>8.1f}x")
+    print(f"\nOne burst worker: {booking['jobs']} jobs queued, {booking['booked']} orders booked, "
+          f"{booking['failed']} failed, {booking['seconds']:.1f} s -> {booking['per_second']:.1f} bookings/s/worker")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The demo's sandbox stores: each enabled-able platform plugin's sandbox, served and connected."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from core.extensions import db
+from core.integration import connections
+from core.integration.platform import PlatformPlugin
+from core.models import Branch, Client, StoreConnection, Warehouse
+from core.plugins import registry
+from core.testing.sandbox import SandboxServer
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    """A connected sandbox store, for the start-up message."""
+
+    title: str
+    url: str
+    store_id: int
+    hint: str
+
+
+def connect_demo_stores(first_port: int) -> tuple[list[DemoStore], list[SandboxServer]]:
+    """Serve every platform plugin's sandbox from ``first_port`` on and connect a store to each.
+
+    Runs at each start: sandboxes keep their state in memory, so each start rotates the
+    store's connection key and points the sandbox's webhooks at the new URL.
+    """
+    plugins = registry()
+    stores, servers = [], []
+    port = first_port
+    for name, plugin in sorted(plugins.pm.list_name_plugin()):
+        if not isinstance(plugin, PlatformPlugin) or name in plugins.load_errors:
+            continue
+        sandbox = plugin.demo_sandbox()
+        if sandbox is None:
+            continue
+        plugins.install(name)
+        plugins.enable(name)
+        server = SandboxServer(sandbox.app, port=port).start()
+        servers.append(server)
+        port += 1
+        store_id = _store_id(plugin, server.url, sandbox.credentials(server.url))
+        key = connections.rotate_key(store_id)
+        sandbox.set_webhook_target(connections.webhook_url(key))
+        connections.activate(store_id, key)
+        stores.append(DemoStore(plugin.title, server.url, store_id, sandbox.hint.replace("{url}", server.url)))
+    return stores, servers
+
+
+def _store_id(plugin: PlatformPlugin, url: str, credentials: dict) -> int:
+    name = f"{plugin.title} sandbox"
+    found = db.session.execute(
+        select(StoreConnection.id).where(StoreConnection.platform == plugin.name, StoreConnection.name == name)
+    ).scalar_one_or_none()
+    if found is None:
+        found = connections.create_store(plugin.name, name)[0].id
+    connections.set_credentials(found, credentials, merge=False)
+    connections.update_settings(found, {
+        "default_client_id": _first_id(Client),
+        "warehouse_id": _first_id(Warehouse),
+        "branch_id": _first_id(Branch),
+        "create_financial_invoice": True,
+        "update_inventory": True,
+        "product_sync": False,
+    })
+    return found
+
+
+def _first_id(model: type) -> int | None:
+    return db.session.execute(select(model.id).order_by(model.id).limit(1)).scalar_one_or_none()
+
+
+def public_url() -> str:
+    return current_app.config["PUBLIC_URL"]
