@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,10 @@ class BookingResult:
     reason: str | None = None
     invoice_id: int | None = None
     invoice_number: str | None = None
+
+
+#: Allowance for the store's clock and second-rounded timestamps when applying O1.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 def invoice_key(store_id: int, external_id: str) -> str:
@@ -126,7 +130,7 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
         return "skipped", f"status '{order.status}' is not a completed status ({', '.join(completed)})"
     if not manual and store.activated_at and order.created_at:
         activated = store.activated_at if store.activated_at.tzinfo else store.activated_at.replace(tzinfo=UTC)
-        if order.created_at < activated:
+        if order.created_at < activated - CLOCK_SKEW:
             return "skipped", "created before the store was connected; send it by hand to book it (O1, O2)"
     missing = missing_for_booking(store.settings)
     if missing:

@@ -155,3 +155,49 @@ def purge_queue(connection, name: str) -> None:
 def redis_shop(redis_app, dummy_shop) -> DummyShop:
     """The connected dummy store, receiving its webhooks through the Redis-backed app."""
     return DummyShop(redis_app.test_client(), dummy_shop.key, dummy_shop.store_id, dummy_shop.ids)
+
+
+# --- real platforms: the plugin against its sandbox store, both over HTTP ---------------------
+
+
+class ConnectedStore:
+    """A platform sandbox connected to the ERP served over HTTP."""
+
+    def __init__(self, driver, store_id: int, ids: SimpleNamespace, erp_url: str) -> None:
+        self.driver, self.store_id, self.ids, self.erp_url = driver, store_id, ids, erp_url
+
+
+@pytest.fixture(params=["salla", "shopify"])
+def platform_store(request, app):
+    """Each platform's real plugin, connected to its sandbox; the ERP app is served on localhost."""
+    from core.testing.sandbox import SandboxServer
+    from tests.integration.drivers import DRIVERS
+
+    driver = DRIVERS[request.param]()
+    previous_url = app.config["PUBLIC_URL"]
+    with SandboxServer(app) as erp, driver.sandbox.serve() as store_server:
+        app.config["PUBLIC_URL"] = erp.url
+        try:
+            with app.app_context():
+                build = Builders()
+                warehouse, branch, walk_in = build.warehouse("MAIN"), build.branch("RUH"), build.client("Walk-in")
+                mug = build.product("MUG-01", "25")
+                build.stock(mug, warehouse, "10", "7.5")
+                plugins = registry()
+                plugins.install(driver.platform)
+                plugins.enable(driver.platform)
+                store, key = connections.create_store(driver.platform, f"{driver.platform} test store")
+                connections.set_credentials(store.id, driver.credentials(store_server.url))
+                connections.update_settings(store.id, {
+                    "default_client_id": walk_in.id, "warehouse_id": warehouse.id, "branch_id": branch.id,
+                    "create_financial_invoice": True, "update_inventory": True,
+                })
+                connections.activate(store.id, key)
+                driver.connect_webhooks(connections.webhook_url(key))
+                ids = SimpleNamespace(warehouse=warehouse.id, branch=branch.id, walk_in=walk_in.id, mug=mug.id)
+                store_id = store.id
+                db.session.remove()
+            yield ConnectedStore(driver, store_id, ids, erp.url)
+        finally:
+            driver.settle()
+            app.config["PUBLIC_URL"] = previous_url

@@ -1,0 +1,130 @@
+"""Drivers that make a platform's sandbox store do things, so one rule test covers every platform."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
+from plugins.shopify.sandbox import ShopifySandbox
+
+
+class SallaDriver:
+    """Salla: status-driven completion, whole-order refunds, app-level webhooks."""
+
+    platform = "salla"
+    guest_orders = False
+
+    def __init__(self) -> None:
+        self.sandbox = SallaSandbox()
+        seed_demo(self.sandbox)
+
+    def credentials(self, url: str) -> dict[str, Any]:
+        s = self.sandbox
+        return {"access_token": s.access_token, "webhook_secret": s.webhook_secret,
+                "api_base": url + API_PREFIX, "store_ref": str(s.merchant_id)}
+
+    def connect_webhooks(self, url: str) -> None:
+        self.sandbox.set_webhook_target(url)
+
+    def new_order(self, items: list[tuple[Any, int]], *, send: bool = True, **options: Any) -> dict:
+        options.pop("guest", None)
+        return self.sandbox.create_order(items, send=send, **options)
+
+    def complete(self, order: dict, *, send: bool = True) -> None:
+        self.sandbox.set_order_status(order["id"], "completed", send=send)
+
+    def cancel(self, order: dict) -> None:
+        self.sandbox.set_order_status(order["id"], "canceled")
+
+    def refund_all(self, order: dict) -> None:
+        self.sandbox.refund_order(order["id"])
+
+    def redeliver_last(self) -> None:
+        self.sandbox.redeliver()
+
+    def number(self, order: dict) -> str:
+        return str(order["reference_id"])
+
+    def total(self, order: dict) -> Decimal:
+        return Decimal(str(self.sandbox.order(order["id"])["amounts"]["total"]["amount"]))
+
+    def no_sku_item(self) -> Any:
+        return next(p.id for p in self.sandbox.products.values() if not p.sku)
+
+    def add_product(self, sku: str, name: str, price: str, quantity: int) -> None:
+        self.sandbox.add_product(sku, name, price, quantity, cost_price="5.00", send=True)
+
+    def store_quantity(self, sku: str) -> int:
+        return self.sandbox.quantity(sku)
+
+    def settle(self) -> None:
+        pass
+
+
+class ShopifyDriver:
+    """Shopify: topic-driven completion (paid), per-line refunds, webhooks registered by the ERP."""
+
+    platform = "shopify"
+    guest_orders = True
+
+    def __init__(self) -> None:
+        self.sandbox = ShopifySandbox()
+        self.sandbox.seed_demo()
+
+    def credentials(self, url: str) -> dict[str, Any]:
+        s = self.sandbox
+        return {"shop_domain": s.shop, "access_token": s.access_token, "client_secret": s.client_secret,
+                "api_base": url}
+
+    def connect_webhooks(self, url: str) -> None:
+        pass  # activation subscribes the ERP's URL through webhookSubscriptionCreate
+
+    def new_order(self, items: list[tuple[Any, int]], *, send: bool = True, guest: bool = False,
+                  **options: Any) -> dict:
+        if "customer" not in options and guest:
+            options["customer"] = None
+        order = self.sandbox.create_order(items, send=send, **options)
+        self.settle()
+        return order
+
+    def complete(self, order: dict, *, send: bool = True) -> None:
+        self.sandbox.pay_order(order["id"], send=send)
+        self.settle()
+
+    def cancel(self, order: dict) -> None:
+        self.sandbox.cancel_order(order["id"])
+        self.settle()
+
+    def refund_all(self, order: dict) -> None:
+        self.sandbox.refund(order["id"])
+        self.settle()
+
+    def refund_line(self, order: dict, index: int, quantity: int) -> None:
+        line_id = self.sandbox.order(order["id"])["line_items"][index]["id"]
+        self.sandbox.refund(order["id"], [(line_id, quantity)])
+        self.settle()
+
+    def redeliver_last(self) -> None:
+        self.sandbox.redeliver()
+
+    def number(self, order: dict) -> str:
+        return order["name"]
+
+    def total(self, order: dict) -> Decimal:
+        return Decimal(self.sandbox.order(order["id"])["total_price"])
+
+    def no_sku_item(self) -> Any:
+        return next(v["id"] for v in self.sandbox._variants.values() if not v.get("sku"))
+
+    def add_product(self, sku: str, name: str, price: str, quantity: int) -> None:
+        self.sandbox.add_product(sku, name, price, quantity, cost="5.00", send=True)
+        self.settle()
+
+    def store_quantity(self, sku: str) -> int:
+        return self.sandbox.available(sku, self.sandbox.location_ids[0])
+
+    def settle(self) -> None:
+        self.sandbox.flush()
+
+
+DRIVERS = {"salla": SallaDriver, "shopify": ShopifyDriver}
