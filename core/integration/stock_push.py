@@ -1,8 +1,10 @@
 """Pushing on-hand quantities to stores (I1–I3): queued per product, coalesced, batched, retried."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -20,6 +22,9 @@ from core.services.upsert import insert_or_update
 PUSH_JOB = "core.integration.tasks.push_stock"
 #: Quantities sent per call; platforms cap their batch sizes (Shopify: 250).
 BATCH_SIZE = 100
+#: A 429 asking to wait up to this many seconds is waited out in the job (I2).
+MAX_INLINE_WAIT = 10.0
+RATE_LIMIT_ATTEMPTS = 5
 
 
 def schedule_stock_pushes(platform: str, product_id: int, warehouse_id: int) -> int:
@@ -71,10 +76,12 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
         batch = pending[start : start + BATCH_SIZE]
         quantities = [_quantity(store_id, row.product_id, warehouse_id) for row in batch]
         try:
-            api.push_stock(quantities)
+            _push_respecting_rate_limit(api, quantities)
         except RateLimited as limited:
             with atomic():
-                log_event(store_id, "stock", "failed", direction="outbound", reason=f"rate limited; retry in {limited.retry_after:g} s")
+                log_event(store_id, "stock", "failed", direction="outbound",
+                          reason=f"rate limited; retry in {limited.retry_after:g} s",
+                          retry={"job": PUSH_JOB, "args": [store_id]})
             raise
         except StoreAPIError as error:
             with atomic():
@@ -95,6 +102,18 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
             )
         pushed += len(batch)
     return pushed
+
+
+def _push_respecting_rate_limit(api: Any, quantities: list[StockQuantity]) -> None:
+    """Push, waiting out short ``Retry-After`` answers; a long wait is left to the job's retry."""
+    for attempt in range(RATE_LIMIT_ATTEMPTS):
+        try:
+            api.push_stock(quantities)
+            return
+        except RateLimited as limited:
+            if limited.retry_after > MAX_INLINE_WAIT or attempt == RATE_LIMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(limited.retry_after)
 
 
 def on_hand(product_id: int, warehouse_id: int) -> Decimal:

@@ -219,3 +219,33 @@ def test_a_sale_pushes_the_new_quantity_of_the_linked_warehouse_only(app, dummy_
     with app.app_context():
         log = db.session.execute(select(SyncLogEntry).where(SyncLogEntry.kind == "stock")).scalars().all()
         assert [entry.status for entry in log] == ["done"]
+
+
+def test_a_rate_limited_push_waits_and_sends_the_latest_quantity(app, dummy_shop):
+    """I2: 429 answers are waited out; the store ends with the latest on-hand quantity."""
+    dummy_shop.remote.failures.extend(["429", "429"])
+    dummy_shop.deliver("order", order_payload([("MUG-01", "2", "25.00")]))
+    assert dummy_shop.remote.quantities == {"MUG-01": Decimal("8")}
+    with app.app_context():
+        from core.models import PendingStockPush
+
+        assert _count(PendingStockPush) == 0
+
+
+def test_a_failing_store_keeps_the_push_pending_for_a_retry(app, dummy_shop):
+    """I2: when the store is down the push stays queued and the sync log offers a retry."""
+    dummy_shop.remote.failures.extend(["down"] * 4)
+    dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]))
+    with app.app_context():
+        from core.models import PendingStockPush
+
+        assert _count(PendingStockPush) == 1
+        failed = db.session.execute(
+            select(SyncLogEntry).where(SyncLogEntry.kind == "stock", SyncLogEntry.status == "failed")
+        ).scalars().all()
+        assert failed and failed[-1].retry == {"job": "core.integration.tasks.push_stock", "args": [dummy_shop.store_id]}
+    from core.integration.tasks import push_stock
+
+    with app.app_context():
+        assert push_stock(dummy_shop.store_id) == 1
+    assert dummy_shop.remote.quantities == {"MUG-01": Decimal("9")}
