@@ -23,7 +23,7 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 install: $(VENV)/.installed  ## Create the virtualenv and install Mizan with its test tools
 
 run: install  ## Migrate, load demo data if empty, serve on http://127.0.0.1:5000 with sandbox stores
-	$(BIN)/flask db upgrade
+	$(BIN)/flask db upgrade heads
 	$(BIN)/flask demo seed
 	$(BIN)/flask demo serve --host $(HOST) --port $(PORT)
 

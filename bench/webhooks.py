@@ -250,9 +250,11 @@ def purge(redis_url: str, queue_name: str) -> None:
     for registry in (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
                      queue.scheduled_job_registry, queue.deferred_job_registry, queue.canceled_job_registry):
         ids.update(registry.get_job_ids())
-    for job in Job.fetch_many(list(ids), connection=connection):
-        if job is not None:
-            job.delete(remove_from_queue=True)
+    with connection.pipeline() as pipe:
+        for job in Job.fetch_many(list(ids), connection=connection):
+            if job is not None:
+                job.delete(pipeline=pipe, remove_from_queue=False)
+        pipe.execute()
     queue.delete(delete_jobs=True)
     for key in connection.scan_iter(match=f"*:{queue_name}*"):
         connection.delete(key)

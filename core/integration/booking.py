@@ -75,7 +75,7 @@ def book_order(
     if record.invoice_id is not None:
         invoice = db.session.get(SalesInvoice, record.invoice_id)
         return _finish(store, order, record, "already_booked", f"already booked as {invoice.number}", invoice,
-                       delivery_id, log=manual)
+                       delivery_id)
     refusal = _refusal(store, order, manual)
     if refusal is not None:
         outcome, reason = refusal
@@ -196,11 +196,10 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
 
 
 def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> Any:
-    fetch = getattr(api, "fetch_product", None)
-    if fetch is None:
+    if api is None:
         return None
     try:
-        return fetch(sku)
+        return api.fetch_product(sku)
     except StoreAPIError:
         return None
 
@@ -220,8 +219,6 @@ def _finish(
     reason: str | None,
     invoice: SalesInvoice | None,
     delivery_id: int | None,
-    *,
-    log: bool = True,
 ) -> BookingResult:
     state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention"}.get(
         outcome, "skipped" if record.invoice_id is None else "booked"
@@ -236,11 +233,10 @@ def _finish(
         if invoice is not None:
             documents.append(document("invoice", invoice))
             documents += [document("payment", p) for p in _payments(invoice.id)]
-        if log:
-            log_event(
-                store.id, "order", {"already_booked": "skipped"}.get(outcome, outcome),
-                external_id=order.external_id, reason=reason, documents=documents, delivery_id=delivery_id,
-            )
+        log_event(
+            store.id, "order", {"already_booked": "skipped"}.get(outcome, outcome),
+            external_id=order.external_id, reason=reason, documents=documents, delivery_id=delivery_id,
+        )
     return BookingResult(
         outcome, order.number, reason, invoice.id if invoice else None, invoice.number if invoice else None
     )

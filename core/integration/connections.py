@@ -102,7 +102,8 @@ def masked_credentials(store: StoreConnection) -> dict[str, Any]:
 def set_credentials(store_id: int, values: dict[str, Any], *, merge: bool = True) -> StoreConnection:
     """Validate ``values`` with the platform's schema and store them encrypted."""
     store = get_store(store_id)
-    schema = _platform(store.platform).credentials_schema
+    _platform(store.platform)
+    schema = registry().hook.settings_schema(platform=store.platform)
     current = credentials(store) if merge else {}
     try:
         loaded = schema().load({**current, **values})

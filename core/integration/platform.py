@@ -57,6 +57,9 @@ class StoreAPI(Protocol):
     def fetch_order(self, number: str) -> OrderData | None:
         """The order with the human number ``number``, or ``None`` when the store has none."""
 
+    def fetch_product(self, sku: str) -> ProductData | None:
+        """The store's product with ``sku`` (with its quantity), or ``None`` (used for O7)."""
+
     def push_stock(self, quantities: list[StockQuantity]) -> None:
         """Set absolute quantities in the store's linked location; batches as the platform allows."""
 

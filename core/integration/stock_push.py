@@ -64,9 +64,13 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
         return 0
     warehouse_id = store.settings.get("warehouse_id")
     started: datetime = utcnow()
+    # Product ids, not rows: the commit expires loaded rows, and another worker may delete them
+    # before they are read again (ObjectDeletedError).
     pending = list(
         db.session.execute(
-            select(PendingStockPush).where(PendingStockPush.store_id == store_id).order_by(PendingStockPush.product_id)
+            select(PendingStockPush.product_id)
+            .where(PendingStockPush.store_id == store_id)
+            .order_by(PendingStockPush.product_id)
         ).scalars()
     )
     db.session.commit()
@@ -74,7 +78,7 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
     pushed = 0
     for start in range(0, len(pending), BATCH_SIZE):
         batch = pending[start : start + BATCH_SIZE]
-        quantities = [_quantity(store_id, row.product_id, warehouse_id) for row in batch]
+        quantities = [_quantity(store_id, product_id, warehouse_id) for product_id in batch]
         try:
             _push_respecting_rate_limit(api, quantities)
         except RateLimited as limited:
@@ -92,7 +96,7 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
             db.session.execute(
                 delete(PendingStockPush).where(
                     PendingStockPush.store_id == store_id,
-                    PendingStockPush.product_id.in_([row.product_id for row in batch]),
+                    PendingStockPush.product_id.in_(batch),
                     PendingStockPush.requested_at <= started,
                 ).execution_options(synchronize_session=False)
             )

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, ClassVar
 from core.integration.connections import credentials
 from core.integration.data import StoreEvent
 from core.integration.platform import PlatformPlugin
-from core.testing.sandbox import DemoSandbox
 from core.services.chart import DefaultAccount
+from core.testing.sandbox import DemoSandbox
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
 from plugins.salla.webhooks import delivery_key, parse_delivery, verify_signature

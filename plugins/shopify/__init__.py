@@ -8,8 +8,8 @@ from marshmallow import Schema
 from core.integration.connections import credentials
 from core.integration.data import StoreEvent
 from core.integration.platform import PlatformPlugin
-from core.testing.sandbox import DemoSandbox
 from core.services.chart import DefaultAccount
+from core.testing.sandbox import DemoSandbox
 from plugins.shopify import webhooks
 from plugins.shopify.client import ShopifyClient
 from plugins.shopify.schemas import ShopifyCredentialsSchema

@@ -139,9 +139,11 @@ def purge_queue(connection, name: str) -> None:
     job_ids = set(queue.get_job_ids())
     for registry_ in registries:
         job_ids.update(registry_.get_job_ids())
-    for job in Job.fetch_many(list(job_ids), connection=connection):
-        if job is not None:
-            job.delete(remove_from_queue=True, delete_dependents=True)
+    with connection.pipeline() as pipe:
+        for job in Job.fetch_many(list(job_ids), connection=connection):
+            if job is not None:
+                job.delete(pipeline=pipe, remove_from_queue=False)  # the queue itself goes below
+        pipe.execute()
     for worker in Worker.all(queue=queue):
         connection.delete(worker.key)
         connection.srem(worker.redis_workers_keys, worker.key)

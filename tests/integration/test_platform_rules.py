@@ -10,8 +10,16 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.integration.manual import send_orders
 from core.models import (
-    Account, Category, Client, PaymentVoucher, Product, ReturnInvoice, SalesInvoice, StockLevel,
-    StoreOrder, WebhookDelivery,
+    Account,
+    Category,
+    Client,
+    PaymentVoucher,
+    Product,
+    ReturnInvoice,
+    SalesInvoice,
+    StockLevel,
+    StoreOrder,
+    WebhookDelivery,
 )
 from core.services.reports import trial_balance
 
