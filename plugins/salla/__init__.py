@@ -1,6 +1,7 @@
 """Salla (سلة) platform plugin for Mizan: the plugin class the ``mizan.plugins`` entry point names."""
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from core.integration.connections import credentials
@@ -58,6 +59,7 @@ class SallaPlugin(PlatformPlugin):
 
         sandbox = SallaSandbox()
         seed_demo(sandbox)
+        sandbox.resume_numbering(int(time.time()) % 100_000_000)  # ids never reused across restarts
         return DemoSandbox(
             app=sandbox.app,
             credentials=lambda url: {

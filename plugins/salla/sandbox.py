@@ -255,6 +255,13 @@ class SallaSandbox:
         """A server for ``.app``; use it as a context manager (``with sandbox.serve() as s``)."""
         return SandboxServer(self.app, host=host, port=port)
 
+    def resume_numbering(self, offset: int) -> None:
+        """Move the order-side ids on by ``offset`` (e.g. the clock), so a restarted sandbox
+        never hands out an order id a previous run used (the ERP would call it already booked)."""
+        with self._lock:
+            for kind in ("activity", "customer", "item", "order", "reference"):
+                self._ids[kind] = itertools.count(next(self._ids[kind]) + offset)
+
     def _next(self, kind: str) -> int:
         return next(self._ids[kind])
 

@@ -1,6 +1,7 @@
 """Shopify platform plugin: webhooks in, Admin API out, mapped onto the core's store data."""
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from marshmallow import Schema
@@ -63,6 +64,7 @@ class ShopifyPlugin(PlatformPlugin):
 
         sandbox = ShopifySandbox()
         sandbox.seed_demo()
+        sandbox.resume_numbering(int(time.time()) % 100_000_000)  # ids never reused across restarts
         return DemoSandbox(
             app=sandbox.app,
             credentials=lambda url: {

@@ -340,6 +340,13 @@ class ShopifySandbox:
         self._local = threading.local()
         self.app = self._build_app()
 
+    def resume_numbering(self, offset: int) -> None:
+        """Move ids and order numbers on by ``offset`` (e.g. the clock), so a restarted sandbox
+        never hands out an order id a previous run used (the ERP would call it already booked)."""
+        with self._lock:
+            self._ids = itertools.count(next(self._ids) + offset)
+            self._order_numbers = itertools.count(next(self._order_numbers) + offset)
+
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
         """Start serving :attr:`app` in a background thread (also usable as a context manager)."""
         return SandboxServer(self.app, host, port).start()
