@@ -249,3 +249,52 @@ def test_a_failing_store_keeps_the_push_pending_for_a_retry(app, dummy_shop):
     with app.app_context():
         assert push_stock(dummy_shop.store_id) == 1
     assert dummy_shop.remote.quantities == {"MUG-01": Decimal("9")}
+
+
+def test_a_product_created_in_the_erp_is_pushed_to_stores_with_product_sync_on(app, dummy_shop):
+    """P2: the new product reaches the store once, and is linked so it is not pushed again."""
+    from core.integration import connections
+    from core.models import ExternalLink
+    from core.services.master_data import create_record
+
+    with app.app_context():
+        connections.update_settings(dummy_shop.store_id, {"product_sync": True})
+        create_record(Product, {"code": "NEW-1", "name": "New product", "sale_price": Decimal("9.50")})
+        link = db.session.execute(select(ExternalLink).where(ExternalLink.kind == "product")).scalar_one()
+        assert link.store_id == dummy_shop.store_id
+    assert [(p.sku, p.price) for p in dummy_shop.remote.pushed_products] == [("NEW-1", Decimal("9.50"))]
+
+
+def test_a_store_quantity_change_is_not_copied_into_the_erp(app, dummy_shop):
+    """I3, P1: a product update from the store changes master data, never the ERP's quantity."""
+    update = {"external_id": "p-1", "sku": "MUG-01", "name": "Mug, blue", "price": "27.00", "quantity": "99"}
+    dummy_shop.deliver("product", update)
+    with app.app_context():
+        mug = db.session.get(Product, dummy_shop.ids.mug)
+        assert (mug.name, mug.sale_price) == ("Mug, blue", Decimal("27.00"))
+        assert _on_hand(mug.id, dummy_shop.ids.warehouse) == Decimal("10")
+
+
+def test_two_stores_book_their_own_orders_with_the_same_store_id(app, dummy_shop):
+    """C5: several stores at once; the same order id in two stores is two orders."""
+    from core.integration import connections
+    from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, sign
+
+    with app.app_context():
+        second, key = connections.create_store("dummy", "Second shop")
+        connections.set_credentials(second.id, {"store_ref": "shop-2", "secret": "other-secret"})
+        connections.update_settings(second.id, {
+            "default_client_id": dummy_shop.ids.walk_in, "warehouse_id": dummy_shop.ids.warehouse,
+            "branch_id": dummy_shop.ids.branch,
+        })
+        connections.activate(second.id, key)
+    order = order_payload([("MUG-01", "1", "25.00")], external_id="same-id")
+    dummy_shop.deliver("order", order)
+    import json as _json
+
+    body = _json.dumps({"event": "order", "data": order}).encode()
+    response = dummy_shop.client.post(f"/webhooks/{key}", data=body,
+                                      headers={SIGNATURE_HEADER: sign("other-secret", body), DELIVERY_HEADER: "x"})
+    assert response.status_code == 200
+    with app.app_context():
+        assert _count(SalesInvoice) == 2 and _count(StoreOrder) == 2

@@ -195,3 +195,35 @@ def test_a_wrong_signature_is_refused_and_nothing_is_stored(app, platform_store)
     assert response.status_code == 401
     with app.app_context():
         assert count(WebhookDelivery) == 0
+
+
+def test_salla_app_authorize_event_brings_the_tokens_and_activates_the_store(app):
+    """C2 (Salla easy mode): the store waits for app.store.authorize, which carries the tokens."""
+    from core.integration import connections
+    from core.models import StoreConnection
+    from core.plugins import registry
+    from core.testing.sandbox import SandboxServer
+    from tests.integration.drivers import SallaDriver
+
+    driver = SallaDriver()
+    previous = app.config["PUBLIC_URL"]
+    with SandboxServer(app) as erp, driver.sandbox.serve() as shop:
+        app.config["PUBLIC_URL"] = erp.url
+        try:
+            with app.app_context():
+                registry().install("salla")
+                registry().enable("salla")
+                store, key = connections.create_store("salla", "Easy mode")
+                credentials = {k: v for k, v in driver.credentials(shop.url).items() if k != "access_token"}
+                connections.set_credentials(store.id, credentials)
+                store_id = store.id
+                db.session.remove()
+            driver.connect_webhooks(f"{erp.url}/webhooks/{key}")
+            driver.sandbox.authorize()
+            with app.app_context():
+                store = db.session.get(StoreConnection, store_id)
+                assert store.status == "active"
+                assert connections.credentials(store)["access_token"] == driver.sandbox.access_token
+                assert count(Category) > 0
+        finally:
+            app.config["PUBLIC_URL"] = previous
