@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install lint bench clean
+.PHONY: help run test install lint bench bench-webhooks clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: install  ## Check the code with ruff
 
 bench: install  ## Print invoice posting throughput (see bench/)
 	$(BIN)/python bench/post_invoices.py
+
+bench-webhooks: install  ## Print webhook acks/s and p99 vs bare Flask, bookings/s per worker (needs Redis)
+	$(BIN)/python bench/webhooks.py
 
 clean:  ## Remove the virtualenv and caches (keeps the instance folder)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

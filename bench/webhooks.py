@@ -16,7 +16,7 @@ What it does, on a scratch database:
    the deliveries filled: bookings per second per worker (jobs include the follow-up plugin
    events each booking enqueues).
 
-Run: ``python bench/webhooks.py [-n 2000] [--concurrency 16] [--gunicorn-workers 2]
+Run: ``python bench/webhooks.py [-n 1000] [--concurrency 16] [--gunicorn-workers 2]
 [--database-url URL] [--redis-url URL]``. The database defaults to a temporary SQLite file; a
 PostgreSQL URL names the server, and the benchmark creates (and then drops) its own database
 ``<name>_bench_<pid>`` there. Redis defaults to ``REDIS_URL`` or ``redis://127.0.0.1:6379/0``;
@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -57,9 +58,11 @@ DUMMY_PLUGIN = "core.testing.dummy:DummyPlugin"
 SECRET_KEY = "bench-secret"
 WEBHOOK_SECRET = "bench-webhook-secret"
 BIN = Path(sys.executable).parent
+#: Deliveries sent to each server before measuring (their orders are booked with the rest).
+WARM_UP = 100
 
 
-def scratch_database(url: str | None) -> tuple[str, callable]:
+def scratch_database(url: str | None) -> tuple[str, Callable[[], None]]:
     """The database URL to use and a function that removes it afterwards."""
     if not url:
         folder = tempfile.mkdtemp(prefix="mizan-bench-")
@@ -262,7 +265,7 @@ def purge(redis_url: str, queue_name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=2000, help="deliveries (each a distinct order)")
+    parser.add_argument("-n", type=int, default=1000, help="deliveries (each a distinct order)")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
@@ -273,15 +276,15 @@ def main() -> None:
     database_url, drop_database = scratch_database(args.database_url)
     queue = f"mizan-bench-{uuid.uuid4().hex}"
     try:
-        key = prepare(database_url, stock=2 * (args.n + 200) + 10)
+        key = prepare(database_url, stock=2 * (args.n + WARM_UP) + 10)
         signed = deliveries(args.n)
         env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "MIZAN_JOB_QUEUE": queue,
                "MIZAN_EXTRA_PLUGINS": DUMMY_PLUGIN, "SECRET_KEY": SECRET_KEY}
         with Gunicorn("core:create_app()", args.gunicorn_workers, env) as server:
-            fire(server.url + f"/webhooks/{key}", deliveries(min(200, args.n)), args.concurrency)  # warm-up
+            fire(server.url + f"/webhooks/{key}", deliveries(WARM_UP), args.concurrency)
             mizan = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
         with Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as server:
-            fire(server.url + f"/webhooks/{key}", signed[:200], args.concurrency)  # warm-up
+            fire(server.url + f"/webhooks/{key}", signed[:WARM_UP], args.concurrency)
             bare = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
         booking = drain(database_url, args.redis_url, queue)
     finally:

@@ -36,3 +36,14 @@ def test_postgres_urls_use_the_psycopg3_driver():
     assert normalise_database_url("postgres://a@h/d") == "postgresql+psycopg://a@h/d"
     assert normalise_database_url("postgresql+psycopg://a@h/d") == "postgresql+psycopg://a@h/d"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_workers_and_servers_take_the_job_queue_and_extra_plugins_from_the_environment(monkeypatch):
+    from core.config import apply_environment
+
+    monkeypatch.setenv("MIZAN_JOB_QUEUE", "mizan-ci")
+    monkeypatch.setenv("MIZAN_EXTRA_PLUGINS", " core.testing.dummy:DummyPlugin, pkg.mod:Other ,")
+    cfg: dict = {}
+    apply_environment(cfg)
+    assert cfg["JOB_QUEUE"] == "mizan-ci"
+    assert cfg["EXTRA_PLUGINS"] == ("core.testing.dummy:DummyPlugin", "pkg.mod:Other")

@@ -144,9 +144,10 @@ def purge_queue(connection, name: str) -> None:
             if job is not None:
                 job.delete(pipeline=pipe, remove_from_queue=False)  # the queue itself goes below
         pipe.execute()
-    for worker in Worker.all(queue=queue):
-        connection.delete(worker.key)
-        connection.srem(worker.redis_workers_keys, worker.key)
+    for key in connection.scan_iter(match="rq:worker:*"):  # live, killed or lately finished workers of the queue
+        if connection.type(key) == b"hash" and name.encode() in (connection.hget(key, "queues") or b"").split(b","):
+            connection.delete(key)
+            connection.srem(Worker.redis_workers_keys, key)
     queue.delete(delete_jobs=True)
     for key in connection.scan_iter(match=f"*:{name}*"):
         connection.delete(key)
