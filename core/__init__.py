@@ -46,8 +46,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     plugins.init_app(app)
     register_commands(app)
 
-    @app.get("/")
-    def index() -> dict[str, str]:
-        return {"name": "Mizan", "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
+    from core import web
+
+    web.init_app(app)
 
     return app

@@ -21,6 +21,16 @@ class Defaults:
     PUBLIC_URL = "http://127.0.0.1:5000"
     #: "module:attribute" plugins registered in addition to the entry points (tests, demos).
     EXTRA_PLUGINS: tuple[str, ...] = ()
+    #: Sign-in: wrong passwords in a row before the account is locked, and for how long.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    #: Send the session cookie over HTTPS only; turned on when PUBLIC_URL is https.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "ar")
     #: Largest difference between an order's total and the invoice booked to rounding (O5).
     ROUNDING_TOLERANCE = "0.05"
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -73,6 +83,8 @@ def finalise(cfg: dict[str, Any], instance_path: str) -> None:
     )
     url = normalise_database_url(url)
     cfg["SQLALCHEMY_DATABASE_URI"] = url
+    if str(cfg.get("PUBLIC_URL", "")).startswith("https://"):
+        cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
     options = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
         connect_args = dict(options.get("connect_args", {}))

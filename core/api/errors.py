@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from core.services.errors import DuplicateDocument, ServiceError
@@ -73,7 +73,8 @@ def handle_service_error(error: ServiceError) -> Response:
 def handle_http_error(error: HTTPException) -> Response | HTTPException:
     """JSON for HTTP errors on API paths (unknown URLs, wrong methods, crashes)."""
     if not is_api_path(request.path):
-        return error
+        page = current_app.extensions.get("mizan.error_page")  # the web UI's, when it is installed
+        return page(error) if page else error
     status = error.code or 500
     if status >= 500:
         message = "An unexpected error happened. It has been logged; please try again or report it."

@@ -67,3 +67,30 @@ def user_for_token(token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+def sign_in(username: str, password: str, max_failures: int, lock_minutes: int) -> User | None:
+    """The user when the password is right and the account is neither inactive nor locked.
+
+    Each wrong password counts; at ``max_failures`` in a row the account is locked for
+    ``lock_minutes`` (the count is kept in the database, so every web process agrees).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    with atomic():
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None or not user.active:
+            return None
+        locked = user.locked_until
+        if locked is not None and (locked if locked.tzinfo else locked.replace(tzinfo=UTC)) > now:
+            return None
+        if not check_password(user, password):
+            user.failed_logins += 1
+            if user.failed_logins >= max_failures:
+                user.locked_until = now + timedelta(minutes=lock_minutes)
+                user.failed_logins = 0
+            return None
+        user.failed_logins = 0
+        user.locked_until = None
+    return user

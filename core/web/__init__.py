@@ -1,0 +1,41 @@
+"""The web interface: server-rendered pages for admins, accountants and viewers, in Arabic and English."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from core.extensions import db
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def init_app(app: Flask) -> None:
+    """Sign-in, CSRF on every form, the locale, and the page blueprints."""
+    from core.api import api_blueprint
+    from core.integration.webhooks import webhooks_blueprint
+    from core.models import User
+    from core.web import auth, dashboard, errors, i18n
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    csrf.init_app(app)
+    csrf.exempt(api_blueprint)  # bearer tokens, no cookies
+    csrf.exempt(webhooks_blueprint)  # signed by the platforms
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals.update(i18n.template_globals())
+    app.jinja_env.filters.update(i18n.filters())
+
+    for blueprint in (auth.blueprint, i18n.blueprint, dashboard.blueprint):
+        app.register_blueprint(blueprint)
+    app.extensions["mizan.error_page"] = errors.error_page

@@ -1,0 +1,76 @@
+"""Arabic and English: the locale of each request, switching it, and locale-aware formatting."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+from core.extensions import db
+from core.services.transaction import atomic
+
+blueprint = Blueprint("i18n", __name__)
+
+RTL_LOCALES = ("ar",)
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else the one chosen this session, else the browser's."""
+    languages = current_app.config["LANGUAGES"]
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@blueprint.post("/language/<code>")
+def switch_language(code: str):  # noqa: ANN201
+    """Switch the language (kept on the user, or in the session before sign-in)."""
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+        if getattr(current_user, "is_authenticated", False):
+            with atomic():
+                user = db.session.merge(current_user._get_current_object())
+                user.locale = code
+    target = request.form.get("next") or request.referrer or url_for("dashboard.index")
+    return redirect(target if target.startswith("/") or target.startswith(request.host_url) else "/")
+
+
+def is_rtl() -> bool:
+    return str(get_locale()) in RTL_LOCALES
+
+
+def money(value: Decimal | None) -> str:
+    """An amount with two decimals, grouped per locale (Latin digits, readable in both)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.00;-#,##0.00")
+
+
+def quantity(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.###;-#,##0.###")
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
+
+
+def template_globals() -> dict[str, Any]:
+    from core.web.auth import can
+    from core.web.navigation import nav_items
+
+    return {"is_rtl": is_rtl, "get_locale": get_locale, "nav_items": nav_items, "can": can}
+
+
+def filters() -> dict[str, Any]:
+    return {"money": money, "quantity": quantity, "day": day}
