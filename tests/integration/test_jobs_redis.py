@@ -272,3 +272,22 @@ def _lock_waiters() -> int:
     ).scalar_one()
     db.session.rollback()
     return waiting
+
+
+def test_a_burst_of_stock_changes_pushes_the_latest_quantity_once(app, redis_app, redis_shop):
+    """I2: three receipts of one product before a worker runs → one push, with the final quantity."""
+    from core.models import PendingStockPush, Product, Warehouse
+    from tests.builders import Builders
+
+    with redis_app.app_context():
+        mug = db.session.get(Product, redis_shop.ids.mug)
+        main = db.session.get(Warehouse, redis_shop.ids.warehouse)
+        for _ in range(3):
+            Builders().stock(mug, main, "5", "7.5")
+        db.session.remove()
+    make_worker(redis_app).work(burst=True)  # runs the event jobs, which queue the pushes
+    make_worker(redis_app).work(burst=True)  # runs the pushes
+    assert redis_shop.remote.pushes and [q.quantity for push in redis_shop.remote.pushes for q in push] == [Decimal("25")]
+    with app.app_context():
+        assert count(PendingStockPush) == 0
+        db.session.remove()
