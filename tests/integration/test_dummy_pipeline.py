@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from core.models import (
@@ -13,22 +13,13 @@ from core.models import (
     Product,
     ReturnInvoice,
     SalesInvoice,
-    StockLevel,
     StoreOrder,
     SyncLogEntry,
     WebhookDelivery,
 )
 from core.services.reports import account_balance, trial_balance
 from tests.integration.conftest import order_payload
-
-
-def _count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def _on_hand(product_id: int, warehouse_id: int) -> Decimal:
-    level = db.session.get(StockLevel, (product_id, warehouse_id))
-    return level.quantity if level else Decimal(0)
+from tests.integration.reads import count, on_hand
 
 
 def test_a_completed_order_becomes_one_paid_invoice_matching_the_store_total(app, dummy_shop):
@@ -44,7 +35,7 @@ def test_a_completed_order_becomes_one_paid_invoice_matching_the_store_total(app
         clearing = db.session.execute(select(Account).where(Account.key == "dummy_clearing")).scalar_one()
         assert voucher.account_id == clearing.id and voucher.amount == Decimal("69.00")
         assert account_balance(clearing.id) == Decimal("69.00")
-        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("8")
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("8")
         record = db.session.execute(select(StoreOrder)).scalar_one()
         assert (record.state, record.invoice_id) == ("booked", invoice.id)
         tb = trial_balance()
@@ -57,9 +48,9 @@ def test_twenty_deliveries_of_one_order_book_it_once(app, dummy_shop):
     statuses = {dummy_shop.deliver("order", order, delivery=f"d-{i}").status_code for i in range(20)}
     assert statuses == {200}
     with app.app_context():
-        assert _count(SalesInvoice) == 1
-        assert _count(WebhookDelivery) == 20
-        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
+        assert count(SalesInvoice) == 1
+        assert count(WebhookDelivery) == 20
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
 
 
 def test_a_repeated_delivery_is_acknowledged_without_new_work(app, dummy_shop):
@@ -70,21 +61,21 @@ def test_a_repeated_delivery_is_acknowledged_without_new_work(app, dummy_shop):
     assert (first.status_code, second.status_code) == (200, 200)
     assert "duplicate" in second.get_json()["message"]
     with app.app_context():
-        assert _count(WebhookDelivery) == 1 and _count(SalesInvoice) == 1
+        assert count(WebhookDelivery) == 1 and count(SalesInvoice) == 1
 
 
 def test_a_wrong_signature_is_refused_with_401_and_nothing_stored(app, dummy_shop):
     response = dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]), secret="wrong")
     assert response.status_code == 401
     with app.app_context():
-        assert _count(WebhookDelivery) == 0 and _count(SalesInvoice) == 0
+        assert count(WebhookDelivery) == 0 and count(SalesInvoice) == 0
 
 
 def test_a_malformed_body_gets_400_and_an_unknown_store_404(app, dummy_shop, client):
     assert dummy_shop.deliver("order", {}, body=b"{not json").status_code == 400
     assert client.post("/webhooks/mzs_unknown", data=b"{}").status_code == 404
     with app.app_context():
-        assert _count(WebhookDelivery) == 0
+        assert count(WebhookDelivery) == 0
 
 
 def test_an_authentic_payload_missing_fields_goes_to_needs_attention(app, dummy_shop):
@@ -95,7 +86,7 @@ def test_an_authentic_payload_missing_fields_goes_to_needs_attention(app, dummy_
         delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
         assert delivery.status == "needs_attention"
         assert "number" in delivery.last_error
-        assert _count(SalesInvoice) == 0
+        assert count(SalesInvoice) == 0
 
 
 def test_an_order_is_booked_only_once_it_reaches_a_completed_status(app, dummy_shop):
@@ -103,11 +94,11 @@ def test_an_order_is_booked_only_once_it_reaches_a_completed_status(app, dummy_s
     order = order_payload([("MUG-01", "1", "25.00")], status="pending")
     dummy_shop.deliver("order", order)
     with app.app_context():
-        assert _count(SalesInvoice) == 0
+        assert count(SalesInvoice) == 0
         assert db.session.execute(select(StoreOrder.state)).scalar_one() == "skipped"
     dummy_shop.deliver("order", {**order, "status": "completed"})
     with app.app_context():
-        assert _count(SalesInvoice) == 1
+        assert count(SalesInvoice) == 1
         assert db.session.execute(select(StoreOrder.state)).scalar_one() == "booked"
 
 
@@ -119,11 +110,11 @@ def test_a_line_without_sku_holds_the_order_until_it_is_fixed(app, dummy_shop):
         record = db.session.execute(select(StoreOrder)).scalar_one()
         assert record.state == "needs_attention"
         assert "line 2" in record.reason and "SKU" in record.reason
-        assert _count(SalesInvoice) == 0
+        assert count(SalesInvoice) == 0
     order["lines"][1]["sku"] = "MUG-01"
     dummy_shop.deliver("order", order)
     with app.app_context():
-        assert _count(SalesInvoice) == 1
+        assert count(SalesInvoice) == 1
 
 
 def test_a_small_difference_goes_to_rounding_and_a_large_one_is_explained(app, dummy_shop):
@@ -155,8 +146,8 @@ def test_an_unknown_sku_is_created_with_the_store_quantity_then_invoiced(app, du
         product = db.session.execute(select(Product).where(Product.code == "NEW-9")).scalar_one()
         assert product.name == "New thing" and product.purchase_price == Decimal("12.00")
         # The store had 4 left after this sale: 5 came in, 1 went out.
-        assert _on_hand(product.id, dummy_shop.ids.warehouse) == Decimal("4")
-        assert _count(SalesInvoice) == 1
+        assert on_hand(product.id, dummy_shop.ids.warehouse) == Decimal("4")
+        assert count(SalesInvoice) == 1
 
 
 def test_guests_go_to_the_default_client_and_customers_are_matched_by_email(app, dummy_shop):
@@ -187,7 +178,7 @@ def test_a_partial_refund_books_one_return_invoice_once(app, dummy_shop):
     with app.app_context():
         returned = db.session.execute(select(ReturnInvoice)).scalar_one()
         assert returned.total == Decimal("57.50")
-        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("9")
         tb = trial_balance()
         assert tb.total_debit == tb.total_credit
 
@@ -200,8 +191,8 @@ def test_a_booked_order_that_is_cancelled_is_returned_in_full(app, dummy_shop):
     never = order_payload([("MUG-01", "1", "25.00")], status="cancelled")
     dummy_shop.deliver("order", {**never, "cancelled": True})
     with app.app_context():
-        assert _count(SalesInvoice) == 1 and _count(ReturnInvoice) == 1
-        assert _on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
+        assert count(SalesInvoice) == 1 and count(ReturnInvoice) == 1
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
 
 
 def test_a_sale_pushes_the_new_quantity_of_the_linked_warehouse_only(app, dummy_shop):
@@ -229,7 +220,7 @@ def test_a_rate_limited_push_waits_and_sends_the_latest_quantity(app, dummy_shop
     with app.app_context():
         from core.models import PendingStockPush
 
-        assert _count(PendingStockPush) == 0
+        assert count(PendingStockPush) == 0
 
 
 def test_a_failing_store_keeps_the_push_pending_for_a_retry(app, dummy_shop):
@@ -239,7 +230,7 @@ def test_a_failing_store_keeps_the_push_pending_for_a_retry(app, dummy_shop):
     with app.app_context():
         from core.models import PendingStockPush
 
-        assert _count(PendingStockPush) == 1
+        assert count(PendingStockPush) == 1
         failed = db.session.execute(
             select(SyncLogEntry).where(SyncLogEntry.kind == "stock", SyncLogEntry.status == "failed")
         ).scalars().all()
@@ -272,7 +263,7 @@ def test_a_store_quantity_change_is_not_copied_into_the_erp(app, dummy_shop):
     with app.app_context():
         mug = db.session.get(Product, dummy_shop.ids.mug)
         assert (mug.name, mug.sale_price) == ("Mug, blue", Decimal("27.00"))
-        assert _on_hand(mug.id, dummy_shop.ids.warehouse) == Decimal("10")
+        assert on_hand(mug.id, dummy_shop.ids.warehouse) == Decimal("10")
 
 
 def test_two_stores_book_their_own_orders_with_the_same_store_id(app, dummy_shop):
@@ -297,4 +288,4 @@ def test_two_stores_book_their_own_orders_with_the_same_store_id(app, dummy_shop
                                       headers={SIGNATURE_HEADER: sign("other-secret", body), DELIVERY_HEADER: "x"})
     assert response.status_code == 200
     with app.app_context():
-        assert _count(SalesInvoice) == 2 and _count(StoreOrder) == 2
+        assert count(SalesInvoice) == 2 and count(StoreOrder) == 2

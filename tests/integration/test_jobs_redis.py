@@ -37,6 +37,7 @@ from core.models import (
 from core.services.reports import trial_balance
 from tests.builders import Builders
 from tests.integration.conftest import DUMMY_PLUGIN, DummyShop, order_payload
+from tests.integration.reads import count, on_hand
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,13 +87,6 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def on_hand(product_id: int, warehouse_id: int) -> Decimal:
-    level = db.session.get(StockLevel, (product_id, warehouse_id))
-    return level.quantity if level else Decimal(0)
 
 
 def test_a_webhook_is_acknowledged_before_booking_and_a_worker_books_it(app, redis_app, redis_shop):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from core.integration.manual import send_orders
@@ -17,20 +17,11 @@ from core.models import (
     Product,
     ReturnInvoice,
     SalesInvoice,
-    StockLevel,
     StoreOrder,
     WebhookDelivery,
 )
 from core.services.reports import trial_balance
-
-
-def count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def on_hand(product_id: int, warehouse_id: int) -> Decimal:
-    level = db.session.get(StockLevel, (product_id, warehouse_id))
-    return level.quantity if level else Decimal(0)
+from tests.integration.reads import count, on_hand
 
 
 def state_of(store_id: int, number: str) -> StoreOrder:
