@@ -1,11 +1,14 @@
-"""Sending orders to the ERP by hand, by number (O2), each with its own result."""
+"""Sending orders to the ERP by hand, by number (O2), each with its own result; re-processing held orders."""
 from __future__ import annotations
 
+from core.extensions import db
 from core.integration.booking import BookingResult, book_order
 from core.integration.connections import get_store, store_api
 from core.integration.platform import StoreAPIError
+from core.integration.schemas import OrderSchema
 from core.integration.synclog import log_event
-from core.services.errors import Conflict
+from core.models import StoreOrder
+from core.services.errors import Conflict, NotFound
 from core.services.transaction import atomic
 
 
@@ -33,3 +36,27 @@ def _failed(store_id: int, number: str, reason: str, status: str = "failed") -> 
     with atomic():
         log_event(store_id, "order", status, external_id=number, reason=reason, direction="outbound")
     return BookingResult("not_found" if status == "skipped" else "failed", number, reason)
+
+
+def reprocess_order(store_order_id: int) -> BookingResult:
+    """Book a held order again once its cause is fixed (O5, O6): nothing half-booked, at most once (O3).
+
+    The order is fetched from the store first, so a fix made there (e.g. an SKU given to a
+    product) is seen; when the store cannot be reached or no longer has it, the order data kept
+    when it was received is used.
+    """
+    record = db.session.get(StoreOrder, store_order_id)
+    if record is None:
+        raise NotFound(f"No store order with id {store_order_id}.")
+    store = get_store(record.store_id)
+    if store.status != "active":
+        raise Conflict("Activate the store before re-processing its orders.")
+    api = store_api(store)
+    order = None
+    try:
+        order = api.fetch_order(record.number)
+    except StoreAPIError:
+        order = None
+    if order is None or order.external_id != record.external_id:
+        order = OrderSchema().load(record.data)
+    return book_order(store, order, manual=True, api=api)

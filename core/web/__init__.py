@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     from core.api import api_blueprint
     from core.integration.webhooks import webhooks_blueprint
     from core.models import User
-    from core.web import auth, dashboard, errors, i18n
+    from core.web import accounting, auth, catalog, dashboard, errors, i18n, sales
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -36,6 +36,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(i18n.template_globals())
     app.jinja_env.filters.update(i18n.filters())
 
-    for blueprint in (auth.blueprint, i18n.blueprint, dashboard.blueprint):
+    from core.web import plugins as plugin_pages
+    from core.web import stores, sync
+
+    for blueprint in (auth.blueprint, i18n.blueprint, dashboard.blueprint,
+                      plugin_pages.blueprint, stores.blueprint, sync.blueprint,
+                      accounting.blueprint, sales.blueprint, catalog.blueprint):
         app.register_blueprint(blueprint)
     app.extensions["mizan.error_page"] = errors.error_page
