@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -26,7 +27,7 @@ def create_record(model: type[T], fields: dict[str, Any]) -> T:
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        clashing = [name for name in UNIQUE_FIELDS if fields.get(name) is not None]
+        clashing = _clashing_fields(model, fields)
         label = ", ".join(f"{name} {fields[name]}" for name in clashing) or "these values"
         raise Conflict(
             f"A {model.__name__.lower()} with {label} exists.",
@@ -37,6 +38,18 @@ def create_record(model: type[T], fields: dict[str, Any]) -> T:
 
         product_created(row.id)
     return row
+
+
+def _clashing_fields(model: type, fields: dict[str, Any]) -> list[str]:
+    """The unique fields whose value another row already holds (all given ones if none is found)."""
+    given = [name for name in UNIQUE_FIELDS if fields.get(name) is not None and hasattr(model, name)]
+    taken = [
+        name for name in given
+        if db.session.execute(
+            select(getattr(model, name)).where(getattr(model, name) == fields[name]).limit(1)
+        ).first() is not None
+    ]
+    return taken or given
 
 
 def _check_references(model: type, fields: dict[str, Any]) -> None:
