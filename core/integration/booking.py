@@ -14,11 +14,12 @@ from core.extensions import db
 from core.integration.amounts import reconcile
 from core.integration.clients import client_for
 from core.integration.data import OrderData, RefundData
+from core.integration.links import linked_id
 from core.integration.platform import StoreAPI, StoreAPIError
 from core.integration.products import create_from_store, from_order_line, product_id_for_sku
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
-from core.models import Account, PaymentVoucher, SalesInvoice, StoreConnection, StoreOrder
+from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
 from core.plugins import registry
 from core.services.chart import account_by_key
 from core.services.company import company_settings
@@ -138,7 +139,19 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
     return None
 
 
+def _with_linked_skus(store: StoreConnection, order: OrderData) -> OrderData:
+    """Give a line without SKU the code of the ERP product its store product is linked to (O6 fix:
+    once the product has an SKU in the store, its update links it and a re-process books the order)."""
+    lines = []
+    for line in order.lines:
+        product_id = None if line.sku else linked_id(store.id, "product", line.product_external_id)
+        product = db.session.get(Product, product_id) if product_id is not None else None
+        lines.append(dataclasses.replace(line, sku=product.code) if product is not None else line)
+    return dataclasses.replace(order, lines=lines)
+
+
 def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> InvoiceDraft:
+    order = _with_linked_skus(store, order)
     no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1) if not line.sku]
     if no_sku:
         raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then resend")

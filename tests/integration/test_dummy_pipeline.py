@@ -289,3 +289,24 @@ def test_two_stores_book_their_own_orders_with_the_same_store_id(app, dummy_shop
     assert response.status_code == 200
     with app.app_context():
         assert count(SalesInvoice) == 2 and count(StoreOrder) == 2
+
+
+def test_a_line_without_sku_is_booked_once_its_store_product_gets_an_sku(app, dummy_shop):
+    """O6: the fix happens in the store (the product gets an SKU); its update links the product,
+    and re-processing the held order books it, although the order line itself still has no SKU."""
+    from core.integration.manual import reprocess_order
+
+    order = order_payload([("MUG-01", "1", "25.00"), (None, "1", "5.00")])
+    order["lines"][1]["product_external_id"] = "p-77"
+    dummy_shop.deliver("order", order)
+    dummy_shop.deliver("product", {"external_id": "p-77", "sku": "WRAP-1", "name": "Gift wrap", "price": "5.00",
+                                   "quantity": "3"})
+    with app.app_context():
+        record = db.session.execute(select(StoreOrder)).scalar_one()
+        assert record.state == "needs_attention"
+        result = reprocess_order(record.id)
+        assert result.outcome == "booked"
+        wrap = db.session.execute(select(Product).where(Product.code == "WRAP-1")).scalar_one()
+        assert on_hand(wrap.id, dummy_shop.ids.warehouse) == Decimal("2")
+        assert reprocess_order(record.id).outcome == "already_booked"
+        assert count(SalesInvoice) == 1
