@@ -68,6 +68,5 @@ class SallaPlugin(PlatformPlugin):
                 "store_ref": str(sandbox.merchant_id),
             },
             set_webhook_target=sandbox.set_webhook_target,
-            hint='POST {url}/_sandbox/orders {"items": [["COF-250", 2]]}, then '
-                 'POST {url}/_sandbox/orders/<id>/status {"slug": "completed"}',
+            hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )

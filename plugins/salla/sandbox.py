@@ -22,6 +22,7 @@ from flask import Flask, Response, g, jsonify, request
 from core.money import ZERO, money
 from core.services.pricing import allocate
 from core.testing.sandbox import LeakyBucket, RecordedRequest, RequestLog, SandboxServer
+from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
 API_PREFIX = "/admin/v2"
 CONTROL_PREFIX = "/_sandbox"
@@ -742,7 +743,42 @@ class SallaSandbox:
         ]
         for path, view, methods in controls:
             app.add_url_rule(CONTROL_PREFIX + path, f"ctl_{view.__name__}", view, methods=methods)
+        add_control_page(app, f"Salla sandbox · {self.store_name}", self._page_products, self._page_orders,
+                         self._page_place_order, self._page_act)
         return app
+
+    # -- the control page (core.testing.sandbox_page) -------------------------------------
+
+    _PAGE_ACTIONS = {"under_review": [("complete", "Complete"), ("cancel", "Cancel")],
+                     "completed": [("refund", "Refund")]}
+
+    def _page_products(self) -> list[PageProduct]:
+        with self._lock:
+            return [PageProduct(p.sku or str(p.id), p.sku, p.name,
+                                sum(q for (pid, _b), q in self._stock.items() if pid == p.id))
+                    for p in self.products.values()]
+
+    def _page_orders(self) -> list[PageOrder]:
+        with self._lock:
+            orders = list(self.orders.values())[::-1]
+        return [PageOrder(o["id"], str(o["reference_id"]), o["status"]["slug"], str(o["amounts"]["total"]["amount"]),
+                          self._PAGE_ACTIONS.get(o["status"]["slug"], [])) for o in orders]
+
+    def _page_place_order(self, items: list[tuple[str, int]], shipping: str) -> str:
+        keys = [(int(key) if key.isdigit() and not self._find_sku(key) else key, qty) for key, qty in items]
+        order = self.create_order(keys, shipping=shipping or 0)
+        return f"Order {order['reference_id']} placed (status under_review; complete it to book it)."
+
+    def _page_act(self, order_id: int, action: str) -> str:
+        if action == "complete":
+            self.set_order_status(order_id, "completed")
+        elif action == "cancel":
+            self.set_order_status(order_id, "canceled")
+        elif action == "refund":
+            self.refund_order(order_id)
+        else:
+            return f"Unknown action {action}."
+        return f"Order {self.order(order_id)['reference_id']}: {action} sent."
 
     def _guard(self) -> Response | None:
         """Bearer auth, then the leaky bucket, for every ``/admin/v2`` call."""

@@ -72,5 +72,5 @@ class ShopifyPlugin(PlatformPlugin):
                 "client_secret": sandbox.client_secret, "api_base": url,
             },
             set_webhook_target=sandbox.set_webhook_target,
-            hint='POST {url}/_sandbox/orders {"items": [["MUG-01", 1]]}, then POST {url}/_sandbox/orders/<id>/pay',
+            hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )

@@ -53,6 +53,7 @@ import httpx
 from flask import Flask, Response, jsonify, request
 
 from core.testing.sandbox import LeakyBucket, RecordedRequest, RequestLog, SandboxServer
+from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
 API_VERSION = "2026-01"
 API_PREFIX = f"/admin/api/{API_VERSION}"
@@ -1332,6 +1333,50 @@ class ShopifySandbox:
         @app.get("/_sandbox/state")
         def state() -> Any:
             return jsonify(self.state())
+
+        add_control_page(app, f"Shopify sandbox · {self.shop}", self._page_products, self._page_orders,
+                         self._page_place_order, self._page_act)
+
+    # -- the control page (core.testing.sandbox_page) -------------------------------------
+
+    def _page_products(self) -> list[PageProduct]:
+        with self._lock:
+            return [PageProduct(v["sku"] or str(v["id"]), v["sku"] or "", self._products[v["product_id"]]["title"],
+                                self._total(v["inventory_item_id"]))
+                    for v in self._variants.values()]
+
+    def _page_orders(self) -> list[PageOrder]:
+        with self._lock:
+            orders = [copy.deepcopy(o) for o in self._orders.values()][::-1]
+        pages = []
+        for o in orders:
+            actions = []
+            if not o["cancelled_at"]:
+                if o["financial_status"] != "paid" and o["financial_status"] not in ("refunded", "partially_refunded"):
+                    actions += [("pay", "Mark paid"), ("cancel", "Cancel")]
+                elif o["financial_status"] == "paid":
+                    actions += [("fulfill", "Fulfil"), ("refund", "Refund")]
+            status = f"{o['financial_status']}{' / ' + o['fulfillment_status'] if o['fulfillment_status'] else ''}"
+            pages.append(PageOrder(o["id"], o["name"], "cancelled" if o["cancelled_at"] else status,
+                                   o["total_price"], actions))
+        return pages
+
+    def _page_place_order(self, items: list[tuple[str, int]], shipping: str) -> str:
+        with self._lock:
+            skus = {v["sku"] for v in self._variants.values() if v["sku"]}
+        keys = [(key if key in skus else int(key), qty) for key, qty in items]
+        order = self.create_order(keys, shipping=shipping or None)
+        self.flush()
+        return f"Order {order['name']} placed (pending; mark it paid to book it)."
+
+    def _page_act(self, order_id: int, action: str) -> str:
+        actions = {"pay": self.pay_order, "fulfill": self.fulfill_order, "cancel": self.cancel_order,
+                   "refund": self.refund}
+        if action not in actions:
+            return f"Unknown action {action}."
+        actions[action](order_id)
+        self.flush()
+        return f"Order {self.order(order_id)['name']}: {action} sent."
 
 
 _TOPIC_BY_ENUM = {topic.upper().replace("/", "_"): topic for topic in SUBSCRIBABLE_TOPICS}

@@ -218,3 +218,19 @@ def test_salla_app_authorize_event_brings_the_tokens_and_activates_the_store(app
                 assert count(Category) > 0
         finally:
             app.config["PUBLIC_URL"] = previous
+
+
+def test_the_sandbox_control_page_places_and_completes_an_order_that_gets_booked(app, platform_store):
+    """The demo without curl: the sandbox's own page places an order and completes (pays) it."""
+    driver = platform_store.driver
+    page = driver.sandbox.app.test_client()
+    assert page.get("/_sandbox/").status_code == 200
+    placed = page.post("/_sandbox/ui/orders", data={"sku_0": "MUG-01", "qty_0": "2"})
+    assert "placed" in placed.headers["Location"]
+    order_id = max(driver.sandbox.orders if driver.platform == "salla" else driver.sandbox._orders)
+    action = "complete" if driver.platform == "salla" else "pay"
+    page.post(f"/_sandbox/ui/orders/{order_id}/{action}")
+    driver.settle()
+    with app.app_context():
+        assert count(SalesInvoice) == 1
+        assert on_hand(platform_store.ids.mug, platform_store.ids.warehouse) == Decimal("8")
