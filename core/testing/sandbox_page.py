@@ -45,6 +45,14 @@ form.inline{display:inline}button{font:inherit;padding:.3rem .7rem;margin:.1rem}
 {% for action, label in o.actions %}<form class="inline" method="post" action="{{ url_for('sandbox_page_action', order_id=o.id, action=action) }}">
 <button type="submit" class="{{ action }}">{{ label }}</button></form>{% endfor %}</td></tr>
 {% else %}<tr><td colspan="4">No orders yet.</td></tr>{% endfor %}</table>
+<h2>Connect it to the ERP</h2>
+<p>In Mizan: Stores → New store → {{ platform }}; enter these credentials, save, then "Activate integration".</p>
+<table id="credentials">{% for name, value in credentials.items() %}<tr><th>{{ name }}</th><td><code>{{ value }}</code></td></tr>{% endfor %}</table>
+{% if webhook_target is not none %}
+<form method="post" action="{{ url_for('sandbox_page_target') }}" id="webhook-target">
+<p>This platform sends its webhooks to one address: paste the store's webhook URL from Mizan here.</p>
+<input name="url" value="{{ webhook_target or '' }}" size="70"> <button type="submit">Send webhooks there</button></form>
+{% endif %}
 <h2>Products</h2><table id="products"><tr><th>SKU</th><th>Name</th><th>Quantity</th></tr>
 {% for p in products %}<tr><td>{{ p.sku or "(no SKU)" }}</td><td>{{ p.name }}</td><td>{{ p.quantity }}</td></tr>{% endfor %}</table>
 </body></html>"""
@@ -57,14 +65,30 @@ def add_control_page(
     orders: Callable[[], list[PageOrder]],
     place_order: Callable[[list[tuple[str, int]], str], str],
     act: Callable[[int, str], str],
+    credentials: Callable[[str], dict[str, str]],
+    webhook_target: Callable[[], str | None] | None = None,
+    set_webhook_target: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the panel at ``/_sandbox/``; ``place_order`` and ``act`` return a message to show."""
+    """Serve the panel at ``/_sandbox/``; ``place_order`` and ``act`` return a message to show.
+
+    ``credentials(url)`` gives what the ERP's wizard asks for; platforms that send webhooks to
+    one configured address (not registered by the ERP) pass ``webhook_target``/``set_webhook_target``.
+    """
 
     @app.get("/_sandbox/")
     def sandbox_page() -> str:
         return render_template_string(
-            PAGE, title=title, products=products(), orders=orders(), message=request.args.get("message")
+            PAGE, title=title, products=products(), orders=orders(), message=request.args.get("message"),
+            platform=title.split(" ")[0], credentials=credentials(request.host_url.rstrip("/")),
+            webhook_target=(webhook_target() or "") if webhook_target else None,
         )
+
+    @app.post("/_sandbox/ui/webhook-target")
+    def sandbox_page_target():  # noqa: ANN202
+        if set_webhook_target is None:
+            return redirect(url_for("sandbox_page", message="This platform's webhooks are registered by the ERP."))
+        set_webhook_target(request.form.get("url", "").strip() or None)
+        return redirect(url_for("sandbox_page", message="Webhooks now go to " + (request.form.get("url") or "nowhere")))
 
     @app.post("/_sandbox/ui/orders")
     def sandbox_page_order():  # noqa: ANN202

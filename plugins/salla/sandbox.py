@@ -744,13 +744,18 @@ class SallaSandbox:
         for path, view, methods in controls:
             app.add_url_rule(CONTROL_PREFIX + path, f"ctl_{view.__name__}", view, methods=methods)
         add_control_page(app, f"Salla sandbox · {self.store_name}", self._page_products, self._page_orders,
-                         self._page_place_order, self._page_act)
+                         self._page_place_order, self._page_act, self._page_credentials,
+                         lambda: self.webhook_target, self.set_webhook_target)
         return app
 
     # -- the control page (core.testing.sandbox_page) -------------------------------------
 
     _PAGE_ACTIONS = {"under_review": [("complete", "Complete"), ("cancel", "Cancel")],
                      "completed": [("refund", "Refund")]}
+
+    def _page_credentials(self, url: str) -> dict[str, str]:
+        return {"api_base": url + API_PREFIX, "access_token": self.access_token,
+                "webhook_secret": self.webhook_secret, "store_ref": str(self.merchant_id)}
 
     def _page_products(self) -> list[PageProduct]:
         with self._lock:

@@ -1335,9 +1335,13 @@ class ShopifySandbox:
             return jsonify(self.state())
 
         add_control_page(app, f"Shopify sandbox · {self.shop}", self._page_products, self._page_orders,
-                         self._page_place_order, self._page_act)
+                         self._page_place_order, self._page_act, self._page_credentials)
 
     # -- the control page (core.testing.sandbox_page) -------------------------------------
+
+    def _page_credentials(self, url: str) -> dict[str, str]:
+        return {"shop_domain": self.shop, "access_token": self.access_token,
+                "client_secret": self.client_secret, "api_base": url}
 
     def _page_products(self) -> list[PageProduct]:
         with self._lock:
