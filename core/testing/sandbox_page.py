@@ -54,7 +54,10 @@ form.inline{display:inline}button{font:inherit;padding:.3rem .7rem;margin:.1rem}
 <input name="url" value="{{ webhook_target or '' }}" size="70"> <button type="submit">Send webhooks there</button></form>
 {% endif %}
 <h2>Products</h2><table id="products"><tr><th>SKU</th><th>Name</th><th>Quantity</th></tr>
-{% for p in products %}<tr><td>{{ p.sku or "(no SKU)" }}</td><td>{{ p.name }}</td><td>{{ p.quantity }}</td></tr>{% endfor %}</table>
+{% for p in products %}<tr data-product="{{ p.key }}"><td>{% if p.sku %}{{ p.sku }}{% else %}
+<form class="inline" method="post" action="{{ url_for('sandbox_page_sku', key=p.key) }}">(no SKU)
+<input name="sku" size="10" placeholder="SKU"> <button type="submit" class="give-sku">Give it an SKU</button></form>{% endif %}</td>
+<td>{{ p.name }}</td><td>{{ p.quantity }}</td></tr>{% endfor %}</table>
 </body></html>"""
 
 
@@ -66,6 +69,7 @@ def add_control_page(
     place_order: Callable[[list[tuple[str, int]], str], str],
     act: Callable[[int, str], str],
     credentials: Callable[[str], dict[str, str]],
+    give_sku: Callable[[str, str], str],
     webhook_target: Callable[[], str | None] | None = None,
     set_webhook_target: Callable[[str], None] | None = None,
 ) -> None:
@@ -82,6 +86,13 @@ def add_control_page(
             platform=title.split(" ")[0], credentials=credentials(request.host_url.rstrip("/")),
             webhook_target=(webhook_target() or "") if webhook_target else None,
         )
+
+    @app.post("/_sandbox/ui/products/<key>/sku")
+    def sandbox_page_sku(key: str):  # noqa: ANN202
+        sku = request.form.get("sku", "").strip()
+        if not sku:
+            return redirect(url_for("sandbox_page", message="Type an SKU first."))
+        return redirect(url_for("sandbox_page", message=_attempt(lambda: give_sku(key, sku))))
 
     @app.post("/_sandbox/ui/webhook-target")
     def sandbox_page_target():  # noqa: ANN202

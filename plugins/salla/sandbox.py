@@ -745,13 +745,17 @@ class SallaSandbox:
             app.add_url_rule(CONTROL_PREFIX + path, f"ctl_{view.__name__}", view, methods=methods)
         add_control_page(app, f"Salla sandbox · {self.store_name}", self._page_products, self._page_orders,
                          self._page_place_order, self._page_act, self._page_credentials,
-                         lambda: self.webhook_target, self.set_webhook_target)
+                         self._page_give_sku, lambda: self.webhook_target, self.set_webhook_target)
         return app
 
     # -- the control page (core.testing.sandbox_page) -------------------------------------
 
     _PAGE_ACTIONS = {"under_review": [("complete", "Complete"), ("cancel", "Cancel")],
                      "completed": [("refund", "Refund")]}
+
+    def _page_give_sku(self, key: str, sku: str) -> str:
+        self.update_product(int(key), sku=sku)
+        return f"Product {key} now has SKU {sku} (product.updated sent)."
 
     def _page_credentials(self, url: str) -> dict[str, str]:
         return {"api_base": url + API_PREFIX, "access_token": self.access_token,

@@ -1335,9 +1335,16 @@ class ShopifySandbox:
             return jsonify(self.state())
 
         add_control_page(app, f"Shopify sandbox · {self.shop}", self._page_products, self._page_orders,
-                         self._page_place_order, self._page_act, self._page_credentials)
+                         self._page_place_order, self._page_act, self._page_credentials, self._page_give_sku)
 
     # -- the control page (core.testing.sandbox_page) -------------------------------------
+
+    def _page_give_sku(self, key: str, sku: str) -> str:
+        with self._lock:
+            product_id = self._variants[int(key)]["product_id"]
+        self.update_product(product_id, sku=sku)
+        self.flush()
+        return f"Variant {key} now has SKU {sku} (products/update sent)."
 
     def _page_credentials(self, url: str) -> dict[str, str]:
         return {"shop_domain": self.shop, "access_token": self.access_token,

@@ -234,3 +234,23 @@ def test_the_sandbox_control_page_places_and_completes_an_order_that_gets_booked
     with app.app_context():
         assert count(SalesInvoice) == 1
         assert on_hand(platform_store.ids.mug, platform_store.ids.warehouse) == Decimal("8")
+
+
+def test_a_held_order_is_fixed_in_the_store_and_booked_on_reprocess(app, platform_store):
+    """O6 as a merchant fixes it: the store product gets an SKU (from the sandbox page), its update
+    reaches the ERP, and re-processing the held order books it once."""
+    from core.integration.manual import reprocess_order
+
+    driver = platform_store.driver
+    no_sku = driver.no_sku_item()
+    order = driver.new_order([("MUG-01", 1), (no_sku, 1)])
+    driver.complete(order)
+    page = driver.sandbox.app.test_client()
+    page.post(f"/_sandbox/ui/products/{no_sku}/sku", data={"sku": "WRAP-9"})
+    driver.settle()
+    with app.app_context():
+        held = state_of(platform_store.store_id, driver.number(order))
+        assert held.state == "needs_attention"
+        assert reprocess_order(held.id).outcome == "booked"
+        assert count(SalesInvoice) == 1
+        assert db.session.execute(select(Product).where(Product.code == "WRAP-9")).scalar_one()
