@@ -230,3 +230,31 @@ def test_duplicate_return_key_answers_with_the_existing_return(build, sold):
     assert error.value.existing_id == first_id
     assert snapshot() == before
     assert on_hand(product, warehouse)[0] == D("8.000")
+
+
+def test_an_amount_only_credit_note_reverses_revenue_and_vat_but_no_stock(build, sold):
+    """R1: a refund that names only an amount: net and VAT at the invoice's rate, no stock back."""
+    from core.services.returns import ReturnDraft, post_return
+
+    sell, product, warehouse = sold
+    invoice = sell(status="paid")  # 3 x 100 - 30 + 20 shipping, + 15% VAT = 333.50
+    stock_before = on_hand(product, warehouse)
+    credit = post_return(ReturnDraft(invoice_id=invoice.id, amount=D("115.00")))
+    assert (credit.lines_net, credit.vat_total, credit.total) == (D("100.00"), D("15.00"), D("115.00"))
+    assert credit.lines == [] and on_hand(product, warehouse) == stock_before
+    assert count(PaymentVoucher) == 2  # the sale's receipt and this refund
+    assert balance("vat_output") == -(invoice.vat_total - D("15.00"))
+    tb = trial_balance()
+    assert tb.total_debit == tb.total_credit
+
+
+def test_an_amount_only_credit_note_cannot_exceed_what_is_left_of_the_invoice(build, sold):
+    from core.services.returns import ReturnDraft, post_return
+
+    sell, _product, _warehouse = sold
+    invoice = sell()
+    post_return(ReturnDraft(invoice_id=invoice.id, amount=invoice.total - D("10.00")))
+    before = snapshot()
+    with pytest.raises(Invalid) as refused:
+        post_return(ReturnDraft(invoice_id=invoice.id, amount=D("10.01")))
+    assert "amount" in refused.value.fields and snapshot() == before

@@ -67,14 +67,16 @@ def _draft(store: StoreConnection, refund: RefundData, order: StoreOrder) -> Ret
             raise ValueError("everything on the invoice has already been returned")
     elif refund.lines:
         lines = _lines(refund, order)
+    elif refund.amount is not None:
+        lines = []  # R1: a refund that names only an amount books an amount-only credit note
     else:
-        raise ValueError(
-            f"the refund names only an amount ({refund.amount}); book an amount-only credit note by hand"
-        )
+        raise ValueError("the refund names neither lines nor an amount")
+    amount_only = not lines and refund.amount is not None
     return ReturnDraft(
         invoice_id=order.invoice_id,
         lines=lines,
-        include_shipping=refund.whole_order or refund.include_shipping,
+        amount=refund.amount if amount_only else None,
+        include_shipping=not amount_only and (refund.whole_order or refund.include_shipping),
         refund_account_id=clearing_account(store),
         reason=f"{store.name} refund {refund.external_id}",
         reference=refund.external_id,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -25,6 +25,7 @@ from core.services.invoices import write_payment
 from core.services.journal import Posting, write_entry
 from core.services.lookup import referenced
 from core.services.numbering import next_number
+from core.services.pricing import split_tax
 from core.services.stock import lock_levels, receive
 from core.services.transaction import atomic
 
@@ -51,6 +52,9 @@ class ReturnDraft:
     reason: str | None = None
     reference: str | None = None
     external_key: str | None = None
+    #: An amount-only credit note (VAT-inclusive), for a refund that names no lines: no stock
+    #: comes back and the amount is split into net and VAT at the invoice's rate.
+    amount: Decimal | None = None
 
 
 @dataclass
@@ -118,6 +122,8 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
         ).first()
     )
     _validate(draft, invoice_lines, returned, shipping_returned)
+    if draft.amount is not None:
+        _validate_amount(draft, invoice)
 
     levels = lock_levels(
         {
@@ -158,6 +164,8 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
     lines_net = sum((line.net_amount for line in lines), ZERO)
     discount_net = sum((line.discount_net for line in lines), ZERO)
     vat_total = sum((line.vat_amount for line in lines), ZERO) + shipping_vat
+    if draft.amount is not None:
+        lines_net, vat_total = split_tax(money(draft.amount), invoice.vat_rate, True)
     total = lines_net + shipping_net + vat_total
     cost_total = sum((line.cost_amount for line in lines if line.restock), ZERO)
 
@@ -245,10 +253,23 @@ def _validate(
             ]
     if draft.include_shipping and shipping_returned:
         problems["include_shipping"] = ["the shipping fee has already been returned"]
-    if not draft.lines and not draft.include_shipping:
-        problems["lines"] = ["return at least one line or the shipping fee"]
+    if not draft.lines and not draft.include_shipping and draft.amount is None:
+        problems["lines"] = ["return at least one line or the shipping fee, or give an amount"]
     if problems:
         raise Invalid("The return is not valid.", problems)
+
+
+def _validate_amount(draft: ReturnDraft, invoice: SalesInvoice) -> None:
+    """An amount-only credit note names no lines and stays within what is left of the invoice."""
+    if draft.lines or draft.include_shipping:
+        raise Invalid("An amount-only credit note names no lines.", {"amount": ["give lines or an amount, not both"]})
+    credited = db.session.execute(
+        select(func.coalesce(func.sum(ReturnInvoice.total), 0)).where(ReturnInvoice.invoice_id == invoice.id)
+    ).scalar_one()
+    left = invoice.total - money(credited)
+    if money(draft.amount) <= 0 or money(draft.amount) > left:
+        raise Invalid("The credit note amount is not valid.",
+                      {"amount": [f"must be more than 0 and at most {left}, what is left of {invoice.number}"]})
 
 
 def _returned_so_far(invoice_id: int) -> defaultdict[int, _Returned]:

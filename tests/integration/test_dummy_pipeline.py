@@ -310,3 +310,16 @@ def test_a_line_without_sku_is_booked_once_its_store_product_gets_an_sku(app, du
         assert on_hand(wrap.id, dummy_shop.ids.warehouse) == Decimal("2")
         assert reprocess_order(record.id).outcome == "already_booked"
         assert count(SalesInvoice) == 1
+
+
+def test_a_refund_naming_only_an_amount_books_an_amount_only_credit_note_once(app, dummy_shop):
+    """R1, R2: no lines named → a credit note for the amount, VAT split out, no stock back."""
+    order = order_payload([("MUG-01", "2", "25.00")])
+    dummy_shop.deliver("order", order)
+    refund = {"external_id": "amt-1", "order_external_id": order["external_id"], "amount": "23.00"}
+    dummy_shop.deliver("refund", refund, delivery="a-1")
+    dummy_shop.deliver("refund", refund, delivery="a-2")
+    with app.app_context():
+        credit = db.session.execute(select(ReturnInvoice)).scalar_one()
+        assert (credit.lines_net, credit.vat_total, credit.total) == (Decimal("20.00"), Decimal("3.00"), Decimal("23.00"))
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("8")
