@@ -154,7 +154,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
     order = _with_linked_skus(store, order)
     no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1) if not line.sku]
     if no_sku:
-        raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then resend")
+        raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then re-process the order")
     vat_rate = company_settings().vat_rate
     check = reconcile(order, vat_rate)
     if check.problem:
