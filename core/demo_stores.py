@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
@@ -73,7 +72,3 @@ def _store_id(plugin: PlatformPlugin, url: str, credentials: dict) -> int:
 
 def _first_id(model: type) -> int | None:
     return db.session.execute(select(model.id).order_by(model.id).limit(1)).scalar_one_or_none()
-
-
-def public_url() -> str:
-    return current_app.config["PUBLIC_URL"]

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -24,6 +24,9 @@ from core.services.transaction import atomic
 ENTRY_POINT_GROUP = "mizan.plugins"
 
 log = logging.getLogger(__name__)
+
+#: Where the enabled set is kept for the rest of the app context.
+_ENABLED = "mizan_enabled_plugins"
 
 
 class PluginStartupError(RuntimeError):
@@ -95,12 +98,20 @@ class PluginRegistry:
         return sorted(name for name, _ in self.pm.list_name_plugin()) + sorted(self.load_errors)
 
     def enabled_names(self) -> set[str]:
+        """The enabled plugins, read once per app context (a request or a job) and kept in ``g``.
+
+        Every web process and worker reads the table anew for each request or job, so a change
+        made anywhere takes effect at the next one; changes made here reset the kept copy.
+        """
+        if _ENABLED in g:
+            return set(g.get(_ENABLED))
         try:
-            rows = db.session.execute(select(PluginRecord.name).where(PluginRecord.enabled)).scalars()
-            return set(rows)
+            names = set(db.session.execute(select(PluginRecord.name).where(PluginRecord.enabled)).scalars())
         except (OperationalError, ProgrammingError):  # before the first migration
             db.session.rollback()
             return set()
+        setattr(g, _ENABLED, frozenset(names))
+        return names
 
     def plugin(self, name: str) -> Any:
         plugin = self.pm.get_plugin(name)
@@ -208,6 +219,7 @@ class PluginRegistry:
         return record
 
     def _record(self, name: str) -> PluginRecord:
+        g.pop(_ENABLED, None)  # the caller is about to change the plugin's state
         record = db.session.execute(select(PluginRecord).where(PluginRecord.name == name)).scalar_one_or_none()
         if record is None:
             record = PluginRecord(name=name, installed=False, enabled=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from core.integration.amounts import reconcile
 from core.integration.clients import client_for
 from core.integration.data import OrderData, RefundData
 from core.integration.links import linked_id
-from core.integration.platform import StoreAPI, StoreAPIError
+from core.integration.platform import PlatformPlugin, StoreAPI, StoreAPIError
 from core.integration.products import create_from_store, from_order_line, product_id_for_sku
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
@@ -166,7 +166,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         client_id=client_for(store, order.customer),
         branch_id=int(settings["branch_id"]),
         warehouse_id=int(settings["warehouse_id"]),
-        date=(order.created_at.date() if order.created_at else None) or _today(),
+        date=order.created_at.date() if order.created_at else date.today(),
         status="paid" if paid else "approved",
         prices_include_vat=order.prices_include_vat,
         vat_rate=vat_rate,
@@ -182,12 +182,6 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         reference=order.number,
         external_key=invoice_key(store.id, order.external_id),
     )
-
-
-def _today():  # noqa: ANN202
-    from datetime import date
-
-    return date.today()
 
 
 def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
@@ -219,7 +213,7 @@ def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> An
 
 def clearing_account(store: StoreConnection) -> int:
     plugin = registry().pm.get_plugin(store.platform)
-    key = getattr(plugin, "clearing_account_key", None) or "payment_clearing"
+    key = plugin.clearing_account_key if isinstance(plugin, PlatformPlugin) else "payment_clearing"
     account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
     return (account or account_by_key("payment_clearing")).id
 

@@ -155,7 +155,8 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     try:
         api.check_credentials()
         if plugin.registers_webhooks:
-            if key is None or store_for_key(key) is None or store_for_key(key).id != store.id:
+            owner = store_for_key(key) if key else None
+            if owner is None or owner.id != store.id:
                 raise Invalid("Activating this store needs its current connection key.", {"key": ["required"]})
             api.register_webhooks(webhook_url(key))
     except StoreAPIError as error:
