@@ -39,7 +39,8 @@ def _states(app) -> list[tuple[str, str, str | None]]:
     return [tuple(row) for row in rows]
 
 
-def test_saving_the_reference_of_a_store_already_connected_is_refused_on_the_page(app, master, sign_in):
+@pytest.mark.usefixtures("master")
+def test_saving_the_reference_of_a_store_already_connected_is_refused_on_the_page(app, sign_in):
     admin = sign_in("admin")
     first, _key = _create(admin, "Shop one")
     admin.post(f"/stores/{first}/credentials", {"cred-store_ref": "shop-1", "cred-secret": SECRET})
@@ -56,7 +57,8 @@ def test_saving_the_reference_of_a_store_already_connected_is_refused_on_the_pag
     assert _states(app) == [("Shop one", "active", "shop-1"), ("Shop one again", "pending", None)]
 
 
-def test_the_api_answers_409_for_a_store_reference_already_connected(app, master, api):
+@pytest.mark.usefixtures("master")
+def test_the_api_answers_409_for_a_store_reference_already_connected(app, api):
     ids = [api.post("/stores", {"platform": "dummy", "name": name}, role="admin").get_json()["id"]
            for name in ("Shop one", "Shop two")]
     assert api.put(f"/stores/{ids[0]}/credentials", {"store_ref": "shop-1", "secret": SECRET}).status_code == 200
@@ -70,7 +72,8 @@ def test_the_api_answers_409_for_a_store_reference_already_connected(app, master
     assert _states(app) == [("Shop one", "pending", "shop-1"), ("Shop two", "pending", None)]
 
 
-def test_a_disabled_connection_frees_its_store_and_cannot_come_back_beside_the_new_one(app, master, sign_in):
+@pytest.mark.usefixtures("master")
+def test_a_disabled_connection_frees_its_store_and_cannot_come_back_beside_the_new_one(app, sign_in):
     admin = sign_in("admin")
     old, _key = _create(admin, "Old connection")
     admin.post(f"/stores/{old}/credentials", {"cred-store_ref": "shop-1", "cred-secret": SECRET})
