@@ -107,3 +107,20 @@ def test_an_empty_store_reference_is_learnt_at_activation_and_a_second_connectio
     assert response.status_code == 409
     assert "already connected as “Salla shop”" in body(response)
     assert _states(app) == [("Salla shop", "active", str(MERCHANT)), ("Salla shop again", "pending", None)]
+
+
+def test_an_authorize_event_naming_a_store_already_connected_leaves_the_second_connection_pending(app, salla):
+    """Salla's easy mode: the merchant id arrives with app.store.authorize; a second connection is refused."""
+    from core.integration import connections
+
+    with app.app_context():
+        first, _key = connections.create_store("salla", "Salla shop")
+        connections.set_credentials(first.id, {"webhook_secret": "whsec-1", "api_base": salla})
+        connections.authorize(first, {"access_token": "token-1", "store_ref": str(MERCHANT)})
+        second, _key = connections.create_store("salla", "Salla shop again")
+        connections.set_credentials(second.id, {"webhook_secret": "whsec-1", "api_base": salla})
+        with pytest.raises(connections.StoreAlreadyConnected) as refused:
+            connections.authorize(second, {"access_token": "token-1", "store_ref": str(MERCHANT)})
+        assert refused.value.status == 409 and refused.value.other_name == "Salla shop"
+        db.session.remove()
+    assert _states(app) == [("Salla shop", "active", str(MERCHANT)), ("Salla shop again", "pending", None)]
