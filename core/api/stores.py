@@ -89,7 +89,8 @@ def rotate_key(store_id: int) -> dict[str, Any]:
     response=StoreSchema,
     role="admin",
     description="The fields the platform plugin asks for; validated by its schema (422 with field "
-    "messages). Given fields replace the stored ones; the others stay. Stored encrypted (C6).",
+    "messages). Given fields replace the stored ones; the others stay. Stored encrypted (C6). A "
+    "store_ref another connection (not disabled) holds answers 409 store_already_connected.",
 )
 def set_credentials(store_id: int) -> dict[str, Any]:
     connections.set_credentials(store_id, json_object())
@@ -118,7 +119,8 @@ def update_settings(store_id: int) -> dict[str, Any]:
     role="admin",
     description="Checks the credentials against the store, registers webhooks where the platform "
     "allows it (send the current connection key), imports categories and creates the platform's "
-    "default accounts once (C2–C3). A store that refuses answers 409 with its message.",
+    "default accounts once (C2–C3). A store that refuses answers 409 with its message; so does a "
+    "store another connection holds (store_already_connected).",
 )
 def activate_store(store_id: int) -> dict[str, Any]:
     body = load_body(ActivateSchema(), optional=True)

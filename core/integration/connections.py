@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets as token_source
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.platform import StoreAPI, StoreAPIError
@@ -20,6 +23,19 @@ from core.services.errors import Conflict, Invalid, NotFound
 from core.services.transaction import atomic
 
 KEY_PREFIX = "mzs_"
+
+
+class StoreAlreadyConnected(Conflict):
+    """Another connection (not disabled) holds the same external store: one store is connectable once."""
+
+    code = "store_already_connected"
+
+    def __init__(self, platform: str, ref: str, other: StoreConnection) -> None:
+        super().__init__(
+            f"This {platform} store ({ref}) is already connected as '{other.name}' (store connection {other.id}).",
+            {"store_ref": ["already connected"]},
+        )
+        self.ref, self.other_id, self.other_name = ref, other.id, other.name
 
 
 def _hash(key: str) -> str:
@@ -109,13 +125,43 @@ def set_credentials(store_id: int, values: dict[str, Any], *, merge: bool = True
         loaded = schema().load({**current, **values})
     except ValidationError as error:
         raise Invalid("The credentials are not valid.", error.normalized_messages()) from None
-    with atomic():
+    ref = str(loaded["store_ref"]) if loaded.get("store_ref") else None
+    with _claiming(store.platform, ref):
         store = get_store(store_id)
-        store.credentials_encrypted = encrypt_json(loaded)
-        ref = loaded.get("store_ref")
         if ref:
-            store.external_ref = str(ref)
+            refuse_duplicate(store, ref)
+            store.external_ref = ref
+        store.credentials_encrypted = encrypt_json(loaded)
     return store
+
+
+def refuse_duplicate(store: StoreConnection, ref: str) -> None:
+    """Raise :class:`StoreAlreadyConnected` when another connection, not disabled, holds ``ref``."""
+    other = db.session.execute(
+        select(StoreConnection).where(
+            StoreConnection.platform == store.platform, StoreConnection.external_ref == ref,
+            StoreConnection.id != store.id, StoreConnection.status != "disabled",
+        ).limit(1)
+    ).scalar_one_or_none()
+    if other is not None:
+        raise StoreAlreadyConnected(store.platform, ref, other)
+
+
+@contextmanager
+def _claiming(platform: str, ref: str | None) -> Iterator[None]:
+    """A write that may set a store reference; the database's key settles a race with another one."""
+    try:
+        with atomic():
+            yield
+    except IntegrityError:
+        db.session.rollback()
+        other = ref and db.session.execute(
+            select(StoreConnection).where(StoreConnection.platform == platform, StoreConnection.external_ref == ref,
+                                          StoreConnection.status != "disabled").limit(1)
+        ).scalar_one_or_none()
+        if not other:
+            raise
+        raise StoreAlreadyConnected(platform, ref, other) from None
 
 
 def update_settings(store_id: int, values: dict[str, Any]) -> StoreConnection:
@@ -154,6 +200,12 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     api = store_api(store)
     try:
         api.check_credentials()
+        ref = store.external_ref or _ref_from_store(api)
+        if ref is None and _asks_for_ref(store.platform):
+            raise Invalid("The store did not say its own id: enter the store reference in the credentials.",
+                          {"store_ref": ["required"]})
+        if ref:
+            refuse_duplicate(store, ref)  # before the webhooks point at a second connection
         if plugin.registers_webhooks:
             owner = store_for_key(key) if key else None
             if owner is None or owner.id != store.id:
@@ -162,8 +214,11 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     except StoreAPIError as error:
         raise Conflict(f"The store refused the connection: {error}") from None
     import_categories(store, api)
-    with atomic():
+    with _claiming(store.platform, ref):
         store = get_store(store_id)
+        if ref:
+            refuse_duplicate(store, ref)
+            store.external_ref = ref
         if not store.settings.get("completed_statuses"):
             store.settings = {**store.settings, "completed_statuses": list(plugin.completed_statuses)}
         store.status = "active"
@@ -171,10 +226,26 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     return store
 
 
+def _asks_for_ref(platform: str) -> bool:
+    """Whether the platform's credentials have a ``store_ref`` a person can enter."""
+    schema = registry().hook.settings_schema(platform=platform)
+    return schema is not None and "store_ref" in schema().fields
+
+
+def _ref_from_store(api: StoreAPI) -> str | None:
+    """The store's own id as its API tells it (``StoreAPI.store_ref``, optional for a client)."""
+    ask = getattr(api, "store_ref", None)
+    ref = ask() if callable(ask) else None
+    return str(ref) if ref not in (None, "") else None
+
+
 def authorize(store: StoreConnection, values: dict[str, Any]) -> None:
-    """Save tokens a platform sent in an authorize event (e.g. Salla's easy mode) and activate."""
-    set_credentials(store.id, values)
-    with atomic():
+    """Save tokens a platform sent in an authorize event (e.g. Salla's easy mode) and activate.
+
+    The event names the store (Salla's merchant id): a store another connection holds is refused.
+    """
+    ref = set_credentials(store.id, values).external_ref
+    with _claiming(store.platform, ref):
         fresh = get_store(store.id)
         fresh.status = "active"
         fresh.activated_at = fresh.activated_at or utcnow()

@@ -40,7 +40,12 @@ class RateLimited(StoreAPIError):
 
 
 class StoreAPI(Protocol):
-    """What the core asks of a store's API. Each platform plugin's ``client.py`` implements it."""
+    """What the core asks of a store's API. Each platform plugin's ``client.py`` implements it.
+
+    Optional: ``store_ref() -> str | None``, the store's own id on its platform (merchant id,
+    shop domain). Activation asks it when the credentials name no ``store_ref``, so that one
+    external store is connected once.
+    """
 
     def check_credentials(self) -> str:
         """Call the store with the saved credentials; return the store's name or raise."""

@@ -9,10 +9,12 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +31,9 @@ class StoreConnection(Timestamped, db.Model):
     __tablename__ = "store_connections"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'active', 'disabled')", name="status"),
-        UniqueConstraint("platform", "external_ref"),
+        # One external store is connectable once: a disabled connection frees its store.
+        Index("uq_store_connections_live_external_ref", "platform", "external_ref", unique=True,
+              sqlite_where=text("status != 'disabled'"), postgresql_where=text("status != 'disabled'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from core.extensions import db
 from core.services.transaction import atomic
@@ -36,8 +39,35 @@ def switch_language(code: str):  # noqa: ANN201
             with atomic():
                 user = db.session.merge(current_user._get_current_object())
                 user.locale = code
-    target = request.form.get("next") or request.referrer or url_for("dashboard.index")
-    return redirect(target if target.startswith("/") or target.startswith(request.host_url) else "/")
+    return redirect(return_address(request.form.get("next") or request.referrer or ""))
+
+
+def return_address(target: str) -> str:
+    """``target`` when it is a page of this site that answers GET; else the nearest page above it
+    that does (a form's POST-only address → its page), else the dashboard. Never another site."""
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc) and (parts.scheme not in ("http", "https") or parts.netloc != request.host):
+        return url_for("dashboard.index")
+    path = parts.path
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return url_for("dashboard.index")
+    query = parts.query
+    while path not in ("", "/"):
+        if _answers_get(path):
+            return path + ("?" + query if query else "")
+        path, query = path.rstrip("/").rsplit("/", 1)[0], ""
+    return url_for("dashboard.index")
+
+
+def _answers_get(path: str) -> bool:
+    adapter = current_app.url_map.bind(request.host, script_name=request.root_path or None)
+    try:
+        adapter.match(path, method="GET")
+    except RequestRedirect:  # e.g. a missing trailing slash: the page exists
+        return True
+    except HTTPException:  # 404 or 405
+        return False
+    return True
 
 
 def is_rtl() -> bool:

@@ -1,11 +1,14 @@
 """Sales pages: invoices (with a printable copy), return invoices and clients."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import DateField, EmailField, Form, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -29,6 +32,36 @@ from core.web.auth import role_required
 
 blueprint = Blueprint("sales", __name__, url_prefix="/sales")
 blueprint.context_processor(pages.template_helpers)
+
+#: What came back of an invoice, shown beside (or, when all of it did, instead of) its status.
+RETURN_STATES = {"returned": _l("Returned"), "partly_returned": _l("Partly returned")}
+
+
+def returned_totals(invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+    """The total of the return invoices (VAT included) of each invoice that has any."""
+    ids = list(invoice_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ReturnInvoice.invoice_id, func.sum(ReturnInvoice.total))
+        .where(ReturnInvoice.invoice_id.in_(ids)).group_by(ReturnInvoice.invoice_id)
+    ).all()
+    return {invoice_id: Decimal(total) for invoice_id, total in rows}
+
+
+def return_state(total: Decimal, returned: Decimal) -> str | None:
+    """``returned`` when the returns cover the whole total, ``partly_returned`` when some came back."""
+    if returned <= 0:
+        return None
+    return "returned" if returned >= total else "partly_returned"
+
+
+def return_summary(invoice: SalesInvoice, returned: Decimal | None) -> dict[str, object]:
+    """What the pages show of an invoice's returns: the returned total, the net amount, the state."""
+    amount = Decimal(returned or 0)
+    state = return_state(invoice.total, amount)
+    return {"returned": amount, "net": invoice.total - amount, "state": state,
+            "state_label": RETURN_STATES.get(state or "")}
 
 
 # --- sales invoices ---------------------------------------------------------------------
@@ -77,8 +110,11 @@ def invoices():  # noqa: ANN201
             statement = statement.where(SalesInvoice.date >= filters.date_from.data)
         if filters.date_to.data:
             statement = statement.where(SalesInvoice.date <= filters.date_to.data)
+    page = pages.paginate(statement)
+    returned = returned_totals(invoice.id for invoice in page.items)
+    summaries = {invoice.id: return_summary(invoice, returned.get(invoice.id)) for invoice in page.items}
     return render_template(
-        "sales/invoices.html", page=pages.paginate(statement), filters=filters, client=client
+        "sales/invoices.html", page=page, filters=filters, client=client, returns=summaries
     )
 
 
@@ -128,6 +164,7 @@ def _invoice_context(sales_invoice: SalesInvoice) -> dict[str, object]:
         "payments": payments,
         "store_order_url": store_order_url(sales_invoice.id),
         "gross": sales_invoice.lines_net + sales_invoice.discount_net,
+        "return_summary": return_summary(sales_invoice, returned_totals([sales_invoice.id]).get(sales_invoice.id)),
     }
 
 

@@ -266,7 +266,7 @@ def _plugin(store: StoreConnection) -> Any:
 
 def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials: FlaskForm | None = None,
             activate_form: ActivateForm | None = None, settings: SettingsForm | None = None,
-            status: int = 200) -> tuple[str, int]:
+            duplicate: connections.StoreAlreadyConnected | None = None, status: int = 200) -> tuple[str, int]:
     plugin = _plugin(store)
     if credentials is None:
         credentials, _names = credentials_form(store)
@@ -289,7 +289,8 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         show_warehouse=warehouse_choosable(store),
         missing=missing_for_booking(store.settings or {}),
         action_form=ActionForm(),
-    ), status
+        duplicate=duplicate,
+    ), 409 if duplicate is not None else status
 
 
 # -- the list and the wizard ----------------------------------------------------------------------
@@ -360,6 +361,9 @@ def save_credentials(store_id: int):  # noqa: ANN201
                 values[name] = data.strip() if isinstance(data, str) else data
         try:
             connections.set_credentials(store.id, values)
+        except connections.StoreAlreadyConnected as error:
+            db.session.rollback()
+            return _detail(_store_or_404(store_id), credentials=form, duplicate=error)
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.extend(show_service_error(form, error))
@@ -378,12 +382,18 @@ def activate(store_id: int):  # noqa: ANN201
         key = (form.key.data or "").strip() or _activation_key(store.id)
         try:
             connections.activate(store.id, key)
+        except connections.StoreAlreadyConnected as error:
+            db.session.rollback()
+            return _detail(_store_or_404(store_id), activate_form=form, duplicate=error)
         except ServiceError as error:
             db.session.rollback()
             if "key" in error.fields and not form.key.data:
                 form.key.errors.append(_("Paste the store's current connection key (or regenerate it)."))
             elif "key" in error.fields:
                 form.key.errors.append(_("This is not the store's current connection key."))
+            elif "store_ref" in error.fields:
+                form.form_errors.append(_("The store did not tell its own id: enter the store reference with "
+                                          "the credentials (step 3), then activate again."))
             else:
                 form.form_errors.append(error.message)
         else:

@@ -29,6 +29,7 @@ class SallaClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.branch_id: int | None = credentials.get("branch_id")
         self._token: str | None = credentials.get("access_token")
+        self._info: dict[str, Any] | None = None  # /store/info, once asked
         self._http = httpx.Client(
             base_url=(credentials.get("api_base") or DEFAULT_API_BASE).rstrip("/"),
             headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
@@ -47,7 +48,13 @@ class SallaClient:
 
     def check_credentials(self) -> str:
         """``GET /store/info``: the store's name."""
-        return str(self._data("GET", "/store/info")["name"])
+        self._info = self._data("GET", "/store/info")
+        return str(self._info["name"])
+
+    def store_ref(self) -> str | None:
+        """The merchant id (``GET /store/info``'s ``id``), which names the store in every webhook."""
+        info = self._info or self._data("GET", "/store/info")
+        return str(info["id"]) if info.get("id") not in (None, "") else None
 
     def register_webhooks(self, url: str) -> list[str]:
         """Nothing to do: Salla webhooks are set on the app and apply to every store."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +39,9 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 FAILURES = ARTIFACTS / "failures"
 PASSWORD = "browser-pass-123"
 LANGS = ["en", "ar"]
+#: The desktop window, and the phone widths every page must fit without scrolling sideways.
+DESKTOP = (1366, 900)
+PHONE_WIDTHS = (390, 360)
 WAIT = 10  # seconds an explicit wait may take before the test fails
 
 
@@ -54,7 +58,7 @@ def chrome() -> Iterator[webdriver.Chrome]:
         old.unlink()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,900",
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
                      "--disable-gpu", "--lang=en-US", "--no-first-run", "--disable-extensions"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -389,6 +393,23 @@ class Browser:
                     scrollHeight: d.scrollHeight, dir: d.getAttribute('dir'), lang: d.getAttribute('lang'),
                     overflowing: wide.slice(0, 8)};
         """)
+
+    @contextmanager
+    def at_width(self, width: int) -> Iterator[None]:
+        """Narrow (or widen) the window to ``width`` CSS pixels, then restore the desktop window."""
+        self.driver.set_window_size(width, DESKTOP[1])
+        try:
+            self.wait().until(lambda d: d.execute_script("return window.innerWidth") == width)
+            yield
+        finally:
+            self.driver.set_window_size(*DESKTOP)
+
+    def overflow(self) -> str | None:
+        """What overflows the window sideways, or ``None`` when the page fits."""
+        m = self.metrics()
+        if m["scrollWidth"] <= m["innerWidth"]:
+            return None
+        return f"scrollWidth {m['scrollWidth']} > {m['innerWidth']} ({m['overflowing']})"
 
     def assert_no_overflow(self, label: str = "") -> dict[str, Any]:
         """No horizontal scrolling: the page is no wider than the window."""

@@ -1,6 +1,8 @@
-"""A tour of the main pages in English and Arabic: direction, no horizontal overflow, a screenshot of each.
+"""A tour of the main pages in English and Arabic: direction, no horizontal overflow on a desktop and on
+phones (390 and 360 px wide), a screenshot of each.
 
-Screenshots land in ``test-artifacts/screenshots/<lang>-<page>.png`` (full page height) for a person to look at.
+Screenshots land in ``test-artifacts/screenshots/<lang>-<page>.png`` (full page height) for a person to look
+at; ``<lang>-<page>-390.png`` is the page on a 390 px phone.
 Every page is visited and shot before the test fails, so one broken page does not hide the others.
 """
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.extensions import db
+from tests.browser.conftest import PHONE_WIDTHS
 
 
 def _ids(app, store_id: int, booked_number: str, held_number: str) -> dict[str, int]:
@@ -48,11 +51,17 @@ def test_main_pages_in_both_languages(browser, users, lang, app, salla_store):
             problems.append(f"{name}: <html lang={browser.lang()} dir={browser.direction()}>")
         if expect and expect not in browser.body_text():
             problems.append(f"{name}: {expect!r} not shown")
-        metrics = browser.metrics()
-        if metrics["scrollWidth"] > metrics["innerWidth"]:
-            problems.append(f"{name}: horizontal overflow, scrollWidth {metrics['scrollWidth']} > "
-                            f"{metrics['innerWidth']} ({metrics['overflowing']})")
+        wide = browser.overflow()
+        if wide:
+            problems.append(f"{name}: horizontal overflow, {wide}")
         browser.screenshot(lang, name)
+        for width in PHONE_WIDTHS:
+            with browser.at_width(width):
+                wide = browser.overflow()
+                if wide:
+                    problems.append(f"{name} at {width} px: horizontal overflow, {wide}")
+                if width == PHONE_WIDTHS[0]:
+                    browser.screenshot(lang, f"{name}-{width}")
 
     def url(endpoint: str, **values) -> str | None:  # noqa: ANN003
         return browser.url(endpoint, **values) if browser.has_endpoint(endpoint) else None
