@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     config.finalise(app.config, app.instance_path)
 
+    from core import log_masking, request_limits
+
+    log_masking.init_app(app)
+    request_limits.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=config.migrations_directory())
     with app.app_context():

@@ -37,6 +37,12 @@ class Defaults:
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
     JSON_SORT_KEYS = False
+    #: Largest request body in bytes (Flask answers 413 beyond it); the two below are tighter per path.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    #: Largest webhook body: refused with 413 after the connection key is checked, before it is read.
+    WEBHOOK_MAX_BYTES = 5 * 1024 * 1024
+    #: Largest request body under ``/api/``.
+    API_MAX_BYTES = 2 * 1024 * 1024
 
 
 ENVIRONMENT_KEYS = {

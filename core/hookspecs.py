@@ -95,6 +95,17 @@ def webhook_delivery_key(store: StoreConnection, headers: dict[str, str], body: 
 
 
 @hookspec(firstresult=True)
+def webhook_carries_secrets(store: StoreConnection, headers: dict[str, str], body: bytes) -> bool | None:
+    """Whether an authentic delivery's body holds secrets (tokens), so the inbox stores it encrypted.
+
+    :param store: the store connection.
+    :param headers: the request headers.
+    :param body: the raw body.
+    :returns: ``True`` when the body holds secrets, ``False`` when not, ``None`` when not yours.
+    """
+
+
+@hookspec(firstresult=True)
 def parse_webhook(store: StoreConnection, headers: dict[str, str], body: bytes) -> Any:
     """Turn an authentic delivery into a :class:`core.integration.data.StoreEvent`.
 

@@ -34,6 +34,19 @@ def decrypt_json(token: str | None) -> dict[str, Any]:
         raise ValueError("Stored credentials cannot be decrypted with this server's key.") from error
 
 
+def encrypt_bytes(value: bytes) -> bytes:
+    """Encrypt raw bytes (e.g. a webhook body that carries tokens)."""
+    return _fernet().encrypt(value)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Decrypt what :func:`encrypt_bytes` produced; raises ``ValueError`` on a wrong key."""
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken as error:
+        raise ValueError("Stored data cannot be decrypted with this server's key.") from error
+
+
 def mask(value: str | None) -> str | None:
     """Show a secret as its last four characters only."""
     if not value:

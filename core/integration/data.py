@@ -1,6 +1,7 @@
 """Platform-neutral store data: what a platform plugin turns its payloads into."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -140,3 +141,22 @@ class ProductPage:
     next_cursor: str | None = None
     #: How many products the store has in all, when it says (for progress).
     total: int | None = None
+
+
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """The paths (``order.lines[0].name``) of the texts in ``value`` that hold a NUL character.
+
+    ``value`` is a store data object, or a list, dict or text inside one; database text columns
+    cannot store NUL, so an event holding one cannot be acted on.
+    """
+    if isinstance(value, str):
+        return [path or "text"] if "\x00" in value else []
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [found for item in dataclasses.fields(value)
+                for found in nul_fields(getattr(value, item.name), f"{path}.{item.name}".lstrip("."))]
+    if isinstance(value, dict):
+        return [found for key, item in value.items()
+                for found in nul_fields(str(key), f"{path}[key]") + nul_fields(item, f"{path}[{key!r}]")]
+    if isinstance(value, list | tuple):
+        return [found for index, item in enumerate(value) for found in nul_fields(item, f"{path}[{index}]")]
+    return []

@@ -1,7 +1,10 @@
 """Receiving a webhook: verify, store durably with a unique key, enqueue — nothing else."""
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -13,10 +16,17 @@ from core.jobs import enqueue
 from core.models import StoreConnection, WebhookDelivery
 from core.models.base import utcnow
 from core.plugins import registry
+from core.secrets import decrypt_bytes, encrypt_bytes
 from core.services.transaction import atomic
 
-#: Headers kept with a delivery (the rest, e.g. cookies, are not needed to process it).
-KEPT_HEADER_PREFIXES = ("x-", "content-type", "authorization")
+log = logging.getLogger(__name__)
+
+#: Headers kept with a delivery: what parsing needs (platform ``x-`` headers, the content type).
+KEPT_HEADER_PREFIXES = ("x-", "content-type")
+#: Kept headers whose name holds one of these are dropped all the same: they carry credentials.
+SECRET_HEADER_WORDS = ("authorization", "token", "secret", "password", "api-key", "apikey", "cookie")
+#: The inbox's ``delivery_key`` column holds this many characters.
+DELIVERY_KEY_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -28,26 +38,43 @@ class Receipt:
     delivery_id: int | None = None
 
 
-def receive(key: str, headers: dict[str, str], body: bytes) -> Receipt:
-    """Handle one delivery addressed to the store with connection key ``key``."""
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers stored with a delivery: lower-cased names, no credentials."""
+    kept = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered.startswith(KEPT_HEADER_PREFIXES) and not any(word in lowered for word in SECRET_HEADER_WORDS):
+            kept[lowered] = value
+    return kept
+
+
+def receive(key: str, headers: dict[str, str], body: bytes | Callable[[], bytes]) -> Receipt:
+    """Handle one delivery addressed to the store with connection key ``key``.
+
+    ``body`` may be a function that reads it: it is called only once ``key`` names a store of
+    an enabled platform, so an unknown key is refused without reading what was posted.
+    """
     store = store_for_key(key)
     if store is None or store.status == "disabled":
         return Receipt(404, "unknown store")
     plugins = registry()
     if plugins.platform(store.platform) is None:
         return Receipt(404, f"the {store.platform} plugin is not enabled")
+    if callable(body):
+        body = body()
     if not plugins.hook.verify_webhook(store=store, headers=headers, body=body):
         return Receipt(401, "signature does not match")
-    try:
-        json.loads(body)
-    except ValueError:
+    if not is_json(body):
         return Receipt(400, "body is not JSON")
-    delivery_key = plugins.hook.webhook_delivery_key(store=store, headers=headers, body=body)
-    kept = {k.lower(): v for k, v in headers.items() if k.lower().startswith(KEPT_HEADER_PREFIXES)}
+    delivery_key = _delivery_key(store, headers, body)
+    secret = _carries_secrets(store, headers, body)
+    kept = kept_headers(headers)
+    stored = encrypt_bytes(body) if secret else body
     store_id = store.id
     try:
         with atomic():
-            delivery = WebhookDelivery(store_id=store_id, delivery_key=delivery_key, headers=kept, body=body)
+            delivery = WebhookDelivery(store_id=store_id, delivery_key=delivery_key, headers=kept, body=stored,
+                                       body_encrypted=secret)
             db.session.add(delivery)
             db.session.flush()
             delivery_id = delivery.id
@@ -58,6 +85,46 @@ def receive(key: str, headers: dict[str, str], body: bytes) -> Receipt:
         return Receipt(200, "duplicate delivery; already received")
     enqueue("core.integration.tasks.process_delivery", delivery_id)
     return Receipt(200, "received", delivery_id)
+
+
+def is_json(body: bytes) -> bool:
+    """Whether ``body`` is JSON text (UTF-8/16/32). Numbers are not converted, so a 5,000-digit one
+    is JSON; nesting too deep to follow counts as JSON: the delivery is kept and processing says why."""
+    try:
+        json.loads(body, parse_int=str, parse_float=str)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return True
+
+
+def stored_body(delivery: WebhookDelivery) -> bytes:
+    """A delivery's body as it was received (decrypted when it was stored encrypted)."""
+    return decrypt_bytes(delivery.body) if delivery.body_encrypted else delivery.body
+
+
+def _delivery_key(store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
+    """The platform's deduplication key; the body's hash when the plugin fails or gives none."""
+    try:
+        key = registry().hook.webhook_delivery_key(store=store, headers=headers, body=body)
+    except Exception:  # a plugin bug must not lose an authentic delivery
+        log.exception("the %s plugin failed to give a delivery key; the body's hash is used", store.platform)
+        key = None
+    if not key:
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+    key = str(key)
+    return key if len(key) <= DELIVERY_KEY_MAX else "sha256-key:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _carries_secrets(store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
+    """Whether to store the body encrypted; when the plugin cannot tell (it fails), it is."""
+    try:
+        return bool(registry().hook.webhook_carries_secrets(store=store, headers=headers, body=body))
+    except Exception:
+        log.exception("the %s plugin failed to tell whether a delivery holds secrets; stored encrypted",
+                      store.platform)
+        return True
 
 
 def unprocessed_deliveries(older_than_seconds: int = 60) -> list[int]:

@@ -109,6 +109,13 @@ class PlatformPlugin:
         """The deduplication key of a delivery (same for every re-delivery of one event)."""
         raise NotImplementedError
 
+    def carries_secrets(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
+        """Whether the delivery's body holds secrets (e.g. tokens): the inbox then stores it encrypted.
+
+        Called in the request on authentic deliveries only; must not raise. Default: no secrets.
+        """
+        return False
+
     def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
         """Parse an authentic delivery into a validated :class:`StoreEvent`."""
         raise NotImplementedError
@@ -138,6 +145,10 @@ class PlatformPlugin:
     @hookimpl
     def webhook_delivery_key(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> str | None:
         return self.delivery_key(store, headers, body) if store.platform == self.name else None
+
+    @hookimpl
+    def webhook_carries_secrets(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool | None:
+        return self.carries_secrets(store, headers, body) if store.platform == self.name else None
 
     @hookimpl
     def parse_webhook(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent | None:

@@ -6,10 +6,13 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 
 from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import authorize, get_store, store_api
+from core.integration.data import StoreEvent, nul_fields
+from core.integration.inbox import stored_body
 from core.integration.products import upsert_from_store
 from core.integration.refunds import book_refund
 from core.integration.schemas import OrderSchema
@@ -26,25 +29,95 @@ MAX_ATTEMPTS = 4
 
 
 def process_delivery(delivery_id: int) -> str:
-    """Parse a stored delivery and act on it; safe to run any number of times."""
+    """Parse a stored delivery and act on it; safe to run any number of times.
+
+    An authentic delivery that cannot be read or booked as it is (it does not fit, is nested too
+    deeply, holds a NUL character or numbers too large to book) goes to "needs attention" with a
+    reason code; only other failures (the database, a store's API) are retried and may end failed.
+    """
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status not in ("received", "failed"):
         return "nothing to do"
     store = get_store(delivery.store_id)
     try:
-        event = registry().hook.parse_webhook(store=store, headers=delivery.headers, body=delivery.body)
-        if event is None:
-            raise RuntimeError(f"no enabled plugin parses {store.platform} webhooks")
+        event = _parse(store, delivery)
         outcome = _act(store, event, delivery_id)
+    except NeedsAttention as problem:
+        db.session.rollback()
+        _mark(delivery_id, "needs_attention", str(problem), failed=False)
+        return "needs_attention"
     except ValidationError as error:
-        _mark(delivery_id, "needs_attention", f"the payload does not fit: {error.normalized_messages()}", failed=False)
+        db.session.rollback()
+        _mark(delivery_id, "needs_attention", reason("payload_invalid", details=error.normalized_messages()),
+              failed=False)
         return "needs_attention"
     except Exception as error:
         db.session.rollback()
+        if _out_of_range(error):
+            _mark(delivery_id, "needs_attention", reason("value_out_of_range", details=_first_line(error)),
+                  failed=False)
+            return "needs_attention"
         _mark(delivery_id, "received", f"{type(error).__name__}: {error}", failed=True)
         raise
     _mark(delivery_id, "processed", None, failed=False, event=event.name)
     return outcome
+
+
+#: Why an authentic delivery needs attention instead of being acted on: ``last_error`` starts with the code.
+REASONS = {
+    "payload_invalid": "the payload does not fit: {details}",
+    "payload_too_deep": "the JSON is nested too deeply to read",
+    "payload_unreadable": "the {platform} plugin could not read it: {details}",
+    "nul_character": "{fields} hold a NUL character, which cannot be stored; fix the data in the store",
+    "value_out_of_range": "a value is too large to book: {details}",
+}
+#: Longest reason kept (the rest of a very long validation message is cut).
+REASON_MAX = 2000
+
+
+class NeedsAttention(Exception):
+    """The delivery is authentic but cannot be acted on as it is; the message is its reason."""
+
+
+def reason(code: str, **params: Any) -> str:
+    """``"<code>: <sentence>"`` from :data:`REASONS`."""
+    return f"{code}: " + REASONS[code].format(**params)
+
+
+def _parse(store: Any, delivery: WebhookDelivery) -> StoreEvent:
+    """The delivery's validated event; a payload the plugin cannot read raises :class:`NeedsAttention`."""
+    body = stored_body(delivery)
+    try:
+        event = registry().hook.parse_webhook(store=store, headers=delivery.headers, body=body)
+    except ValidationError as error:
+        raise NeedsAttention(reason("payload_invalid", details=error.normalized_messages())) from None
+    except RecursionError:
+        raise NeedsAttention(reason("payload_too_deep")) from None
+    except SQLAlchemyError:
+        raise
+    except Exception as error:  # a plugin that raises something else on odd input: still its payload
+        log.warning("the %s plugin raised %s parsing delivery %s", store.platform, type(error).__name__,
+                    delivery.id, exc_info=True)
+        raise NeedsAttention(reason("payload_unreadable", platform=store.platform,
+                                    details=f"{type(error).__name__}: {_first_line(error)}")) from None
+    if event is None:
+        raise RuntimeError(f"no enabled plugin parses {store.platform} webhooks")
+    holding_nul = nul_fields(event)
+    if holding_nul:
+        raise NeedsAttention(reason("nul_character", fields=", ".join(holding_nul[:5])))
+    return event
+
+
+def _out_of_range(error: BaseException) -> bool:
+    """A number or text the database or Decimal arithmetic cannot hold (a payload problem, not a crash)."""
+    if isinstance(error, ArithmeticError | DataError):
+        return True
+    return isinstance(error, StatementError) and isinstance(error.orig, ArithmeticError | ValueError)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error) or type(error).__name__
+    return text.splitlines()[0][:300]
 
 
 def _act(store: Any, event: Any, delivery_id: int) -> str:
@@ -81,6 +154,10 @@ def _api_or_none(store: Any) -> Any:
 
 
 def _mark(delivery_id: int, status: str, error: str | None, *, failed: bool, event: str | None = None) -> None:
+    if error is not None:  # text columns take no NUL; a reason is for people, so keep it short
+        error = error.replace("\x00", "\\0")[:REASON_MAX]
+    if event is not None:
+        event = event[:100]
     with atomic():
         delivery = db.session.get(WebhookDelivery, delivery_id)
         if failed:

@@ -46,7 +46,7 @@ from core.integration.data import (
     StockQuantity,
     StoreEvent,
 )
-from core.integration.inbox import KEPT_HEADER_PREFIXES
+from core.integration.inbox import kept_headers
 from core.integration.platform import PlatformPlugin, RateLimited
 from core.integration.schemas import OrderSchema
 from core.models.stores import StoreConnection
@@ -71,7 +71,7 @@ def _missing(fixture: str, what: str) -> Any:
 
 def stored_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers the webhook inbox stores with a delivery (lower-cased, only the kept ones)."""
-    return {key.lower(): value for key, value in headers.items() if key.lower().startswith(KEPT_HEADER_PREFIXES)}
+    return kept_headers(headers)
 
 
 def _without(headers: dict[str, str], name: str) -> dict[str, str]:

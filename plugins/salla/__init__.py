@@ -11,7 +11,7 @@ from core.services.chart import DefaultAccount
 from core.testing.sandbox import DemoSandbox
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
-from plugins.salla.webhooks import delivery_key, parse_delivery, verify_signature
+from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
 
 if TYPE_CHECKING:
     from core.models.stores import StoreConnection
@@ -46,6 +46,9 @@ class SallaPlugin(PlatformPlugin):
 
     def delivery_key(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
         return delivery_key(body)
+
+    def carries_secrets(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
+        return carries_tokens(body)
 
     def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
         return parse_delivery(body, credentials(store).get("store_ref") or store.external_ref)

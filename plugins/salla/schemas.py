@@ -53,7 +53,7 @@ class Amount(fields.Field):
             result = Decimal(str(value))
         except InvalidOperation:
             raise ValidationError("Not a valid amount.") from None
-        if not result.is_finite():
+        if not result.is_finite() or abs(result) > core.MAX_AMOUNT:
             raise ValidationError("Not a valid amount.")
         return money(result)
 

@@ -15,6 +15,8 @@ from core.integration.platform import signatures_match
 from plugins.salla import schemas
 
 SIGNATURE_HEADER = "X-Salla-Signature"
+#: Events whose ``data`` holds the store's access and refresh tokens.
+TOKEN_EVENTS = frozenset({"app.store.authorize"})
 ORDER_EVENTS = {"order.created", "order.updated", "order.status.updated", "order.cancelled"}
 PRODUCT_EVENTS = {"product.created", "product.updated"}
 
@@ -46,16 +48,31 @@ def verify_signature(secret: str | None, headers: Mapping[str, str], body: bytes
     return signatures_match(expected, received.lower() if received else None)
 
 
+def _envelope(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or ``None`` when it cannot be read as one (never raises)."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return envelope if isinstance(envelope, dict) else None
+
+
+def carries_tokens(body: bytes) -> bool:
+    """Whether the delivery holds tokens (``app.store.authorize``); a body that cannot be read counts as one."""
+    envelope = _envelope(body)
+    return envelope is None or _scalar(envelope.get("event")) in TOKEN_EVENTS
+
+
+def _scalar(value: Any) -> str:
+    """A string or number as text; anything else (missing, a list, an object) as ``""``."""
+    return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+
+
 def delivery_key(body: bytes) -> str:
     """SHA-256 of ``merchant:event:`` and the body's hash: Salla sends no delivery id, so a
     re-delivery (the same bytes) gets the same key and any change gets another."""
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        envelope = None
-    if not isinstance(envelope, dict):
-        envelope = {}
-    prefix = f"{envelope.get('merchant', '')}:{envelope.get('event', '')}:"
+    envelope = _envelope(body) or {}
+    prefix = f"{_scalar(envelope.get('merchant'))}:{_scalar(envelope.get('event'))}:"
     return hashlib.sha256(prefix.encode() + hashlib.sha256(body).hexdigest().encode()).hexdigest()
 
 

@@ -89,7 +89,8 @@ class ShopifyCredentialsSchema(Schema):
 
 
 def _amount(**options: Any) -> fields.Decimal:
-    return fields.Decimal(as_string=False, allow_nan=False, **options)
+    bounds = validate.Range(min=-core.MAX_AMOUNT, max=core.MAX_AMOUNT)
+    return fields.Decimal(as_string=False, allow_nan=False, validate=bounds, **options)
 
 
 def _text(**options: Any) -> fields.String:

@@ -202,3 +202,12 @@ def test_authorize_without_token_and_product_without_name_are_validation_errors(
         parse_delivery(envelope("app.store.authorize", {"refresh_token": "r"}))
     with pytest.raises(ValidationError):
         parse_delivery(envelope("product.created", {"id": 1, "sku": "X"}))
+
+
+def test_only_authorize_deliveries_and_unreadable_bodies_carry_tokens() -> None:
+    from plugins.salla.webhooks import carries_tokens
+
+    assert carries_tokens(envelope("app.store.authorize", {"access_token": "a"}))
+    assert not carries_tokens(envelope("order.created", {"id": 1}))
+    assert carries_tokens(b"[" * 5000 + b"]" * 5000) and carries_tokens(b"not json")
+    assert not carries_tokens(envelope(["app.store.authorize"], {}))  # type: ignore[arg-type]

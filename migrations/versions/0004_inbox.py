@@ -1,0 +1,26 @@
+"""Webhook inbox: a flag for delivery bodies stored encrypted because they carry secrets.
+
+Revision ID: 0004_inbox
+Revises: 0003_sign_in
+Create Date: 2026-11-30 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0004_inbox'
+down_revision = '0003_sign_in'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('body_encrypted', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_column('body_encrypted')
