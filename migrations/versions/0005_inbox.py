@@ -1,7 +1,7 @@
 """Webhook inbox: a flag for delivery bodies stored encrypted because they carry secrets.
 
-Revision ID: 0004_inbox
-Revises: 0003_sign_in
+Revision ID: 0005_inbox
+Revises: 0004_webui
 Create Date: 2026-11-30 10:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_inbox'
-down_revision = '0003_sign_in'
+revision = '0005_inbox'
+down_revision = '0004_webui'
 branch_labels = None
 depends_on = None
 
