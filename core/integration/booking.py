@@ -16,7 +16,7 @@ from core.integration.clients import client_for
 from core.integration.data import OrderData, RefundData
 from core.integration.links import linked_id
 from core.integration.platform import PlatformPlugin, StoreAPI, StoreAPIError
-from core.integration.products import create_from_store, from_order_line, product_id_for_sku
+from core.integration.products import create_from_store, from_order_line, product_for_order_line
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
@@ -185,13 +185,14 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
 
 
 def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
-    """Product ids by SKU, creating unknown products with an opening balance first (O7)."""
+    """Product ids by SKU (the store product's link first, see :func:`product_for_order_line`),
+    creating unknown products with an opening balance first (O7)."""
     ids: dict[str, int] = {}
     for line in order.lines:
         assert line.sku
         if line.sku in ids:
             continue
-        found = product_id_for_sku(line.sku)
+        found = product_for_order_line(store, line, lambda sku: _store_product(store, sku, api))
         if found is None:
             data = _store_product(store, line.sku, api) or from_order_line(line)
             ordered = sum((other.quantity for other in order.lines if other.sku == line.sku), Decimal(0))

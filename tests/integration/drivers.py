@@ -61,6 +61,9 @@ class SallaDriver:
     def store_quantity(self, sku: str) -> int:
         return self.sandbox.quantity(sku)
 
+    def set_store_quantity(self, sku: str, quantity: int) -> None:
+        self.sandbox.set_quantity(sku, quantity)
+
     def edit_sku(self, sku: str, new_sku: str, *, send: bool = True) -> None:
         """The merchant changes a product's SKU in the store (the sandbox's control endpoint, over HTTP)."""
         product_id = next(p.id for p in self.sandbox.products.values() if p.sku == sku)
@@ -134,6 +137,9 @@ class ShopifyDriver:
 
     def store_quantity(self, sku: str) -> int:
         return self.sandbox.available(sku, self.sandbox.location_ids[0])
+
+    def set_store_quantity(self, sku: str, quantity: int) -> None:
+        self.sandbox.set_available(sku, quantity)
 
     def edit_sku(self, sku: str, new_sku: str, *, send: bool = True) -> None:
         """The merchant changes a variant's SKU in the shop (the sandbox's control endpoint, over HTTP)."""

@@ -111,12 +111,13 @@ def test_an_sku_changed_to_one_another_erp_product_has_is_held_and_the_rest_sync
     assert (run["status"], run["created"], run["failed"]) == ("done", 0, 0)
     [hold] = [item for item in run["report"] if item["outcome"] == "needs_attention"]
     assert hold["code"] == "sku_taken" and hold["sku"] == "TEA-5"
-    assert hold["params"] == {"old": "DATE-1KG", "new": "TEA-5", "product": "TEA-5", "name": dates_name}
+    assert hold["params"] == {"old": "DATE-1KG", "new": "TEA-5", "name": dates_name, "product": "Product TEA-5"}
     with app.app_context():
         assert codes() == ["COF-250", "DATE-1KG", "MUG-02", "TEA-5"]
         assert db.session.get(Product, ids.mug).code == "MUG-02"
         assert problems() == []
 
+    driver.set_store_quantity("TEA-5", 500)  # only a push to this store product brings it back to the ERP's
     order = driver.new_order([("TEA-5", 1)])
     driver.complete(order)
     driver.settle()
