@@ -37,11 +37,11 @@ def link(store_id: int, kind: str, external_id: str, local_id: int, stock_ref: s
     )
 
 
-def link_if_free(store_id: int, kind: str, external_id: str, local_id: int) -> None:
+def link_if_free(store_id: int, kind: str, external_id: str, local_id: int, stock_ref: str | None = None) -> None:
     """Link within the caller's transaction unless ``external_id`` is linked already (no error then)."""
-    insert_ignoring_conflicts(
-        ExternalLink, [{"store_id": store_id, "kind": kind, "external_id": external_id, "local_id": local_id}]
-    )
+    insert_ignoring_conflicts(ExternalLink, [{
+        "store_id": store_id, "kind": kind, "external_id": external_id, "local_id": local_id, "stock_ref": stock_ref,
+    }])
 
 
 def store_link_for(store_id: int, kind: str, local_id: int) -> ExternalLink | None:

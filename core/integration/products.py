@@ -45,12 +45,15 @@ def product_id_for_sku(sku: str) -> int | None:
     return db.session.execute(select(Product.id).where(Product.code == sku)).scalar_one_or_none()
 
 
-def create_from_store(store: StoreConnection, data: ProductData, opening_quantity: Decimal) -> int:
+def create_from_store(
+    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True
+) -> int:
     """Create the product, link it, and bring ``opening_quantity`` into the store's warehouse (O7).
 
     Idempotent on the product code: when another worker created it first, its id is returned
     and no second opening balance is posted. A store id linked already (e.g. the store's product
-    of another variant, met in an order) keeps its link.
+    of another variant, met in an order) keeps its link; ``link_to_store`` is false when ``data``
+    comes from an order line, not from the store's own product data.
     """
     assert data.sku
     try:
@@ -65,7 +68,7 @@ def create_from_store(store: StoreConnection, data: ProductData, opening_quantit
             )
             db.session.add(product)
             db.session.flush()
-            if linked_id(store.id, "product", data.external_id) is None:
+            if link_to_store and linked_id(store.id, "product", data.external_id) is None:
                 link(store.id, "product", data.external_id, product.id, data.stock_ref)
             product_id = product.id
     except IntegrityError:
@@ -137,22 +140,30 @@ def product_for_order_line(
 ) -> int | None:
     """The ERP product an order line books against, or ``None`` when the ERP has none yet (O7).
 
-    The store product's link wins when the store confirms (``store_product(sku)`` returns that
-    product with the line's SKU) that the linked product's SKU was edited: the ERP product then
-    follows the new SKU, or is held (``sku_taken``), and the line books against it either way.
-    Otherwise the line's SKU decides (O6), and the product gets linked to the store's product.
+    The line's SKU decides (O6) unless the line's store product is linked to another ERP product
+    and the store confirms the SKU edit: ``store_product(sku)`` (the store's API) answers with that
+    very product. The linked product then follows the new SKU, or is held (``sku_taken``), and the
+    line books against it either way. A product found by SKU gets linked to the store's product
+    when the store confirms it, so that a later SKU edit renames it instead of creating another.
     """
     assert line.sku
     linked = linked_id(store.id, "product", line.product_external_id)
     by_sku = product_id_for_sku(line.sku)
-    if linked is not None and linked != by_sku:
-        data = store_product(line.sku)
-        if data is not None and data.sku == line.sku and data.external_id == line.product_external_id:
-            sync_store_product(store, data)
-            return linked
-    if by_sku is not None and line.product_external_id and store_link_for(store.id, "product", by_sku) is None:
-        with atomic():
-            link_if_free(store.id, "product", line.product_external_id, by_sku)
+    if linked is not None and linked == by_sku:
+        return linked
+    if linked is None and (by_sku is None or not line.product_external_id
+                           or store_link_for(store.id, "product", by_sku) is not None):
+        return by_sku
+    data = store_product(line.sku)
+    confirmed = data is not None and data.sku == line.sku and data.external_id == line.product_external_id
+    if not confirmed:
+        return by_sku
+    assert data is not None
+    if linked is not None:
+        sync_store_product(store, data)
+        return linked
+    with atomic():
+        link_if_free(store.id, "product", data.external_id, by_sku, data.stock_ref)
     return by_sku
 
 
