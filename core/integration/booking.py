@@ -13,10 +13,10 @@ from sqlalchemy import select
 from core.extensions import db
 from core.integration.amounts import reconcile
 from core.integration.clients import client_for
-from core.integration.data import OrderData, RefundData
+from core.integration.data import OrderData, ProductData, RefundData
 from core.integration.links import linked_id
 from core.integration.platform import PlatformPlugin, StoreAPI, StoreAPIError
-from core.integration.products import create_from_store, from_order_line, product_id_for_sku
+from core.integration.products import create_from_store, from_order_line, product_for_order_line
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
@@ -185,24 +185,37 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
 
 
 def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
-    """Product ids by SKU, creating unknown products with an opening balance first (O7)."""
+    """Product ids by SKU (the store product's link first, see :func:`product_for_order_line`),
+    creating unknown products with an opening balance first (O7)."""
+    fetched: dict[str, ProductData | None] = {}
+
+    def store_product(sku: str) -> ProductData | None:
+        """The store's product with ``sku`` (asked once per order), only if it really has that SKU."""
+        if sku not in fetched:
+            found = _store_product(store, sku, api)
+            fetched[sku] = found if found is not None and found.sku == sku else None
+        return fetched[sku]
+
     ids: dict[str, int] = {}
     for line in order.lines:
         assert line.sku
         if line.sku in ids:
             continue
-        found = product_id_for_sku(line.sku)
+        found = product_for_order_line(store, line, store_product)
         if found is None:
-            data = _store_product(store, line.sku, api) or from_order_line(line)
+            data = store_product(line.sku)
             ordered = sum((other.quantity for other in order.lines if other.sku == line.sku), Decimal(0))
             # The store's quantity is after this sale; the opening balance is what it had before (O7, O8).
-            store_quantity = data.quantity if data.quantity is not None and data.quantity > 0 else Decimal(0)
-            found = create_from_store(store, data, store_quantity + ordered)
+            known = data.quantity if data is not None else None
+            store_quantity = known if known is not None and known > 0 else Decimal(0)
+            # Only the store's own product data links the new product to a store product.
+            found = create_from_store(store, data or from_order_line(line), store_quantity + ordered,
+                                      link_to_store=data is not None)
         ids[line.sku] = found
     return ids
 
 
-def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> Any:
+def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> ProductData | None:
     if api is None:
         return None
     try:

@@ -1,6 +1,8 @@
 """Product sync: the whole catalog in the background (P4) and ERP products pushed to stores (P2)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import select
 
 from core.extensions import db
@@ -8,7 +10,7 @@ from core.integration.connections import get_store, store_api
 from core.integration.data import ProductData
 from core.integration.links import link, store_link_for
 from core.integration.platform import StoreAPIError
-from core.integration.products import upsert_from_store
+from core.integration.products import ProductOutcome, upsert_from_store
 from core.integration.synclog import log_event
 from core.jobs import enqueue
 from core.models import Product, ProductSyncRun, StoreConnection
@@ -50,11 +52,12 @@ def sync_products(run_id: int) -> None:
             counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
             report = []
             for product in page.products:
-                outcome, reason = _sync_one(store, product)
-                counts[outcome] += 1
-                if reason:
+                result = _sync_one(store, product)
+                counts["skipped" if result.outcome == "needs_attention" else result.outcome] += 1  # held: skipped
+                if result.reason:
                     report.append({"sku": product.sku, "external_id": product.external_id,
-                                   "outcome": outcome, "reason": reason})
+                                   "outcome": result.outcome, "reason": result.reason,
+                                   "code": result.code, "params": result.params})
             with atomic():
                 fresh = db.session.get(ProductSyncRun, run_id)
                 fresh.total = page.total if page.total is not None else fresh.total
@@ -78,13 +81,22 @@ def sync_products(run_id: int) -> None:
                   reason=f"created {done.created}, updated {done.updated}, skipped {done.skipped}, failed {done.failed}")
 
 
-def _sync_one(store: StoreConnection, product: ProductData) -> tuple[str, str | None]:
+def _sync_one(store: StoreConnection, product: ProductData) -> ProductOutcome | _Failed:
     try:
-        result = upsert_from_store(store, product)
+        return upsert_from_store(store, product)
     except Exception as error:  # one bad product must not stop the run (P4)
         db.session.rollback()
-        return "failed", f"{type(error).__name__}: {error}"
-    return result.outcome, result.reason
+        return _Failed(f"{type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A product the run could not sync: an unexpected error, reported as it was raised."""
+
+    reason: str
+    outcome: str = "failed"
+    code: None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
 def _update(run_id: int, **values: object) -> None:

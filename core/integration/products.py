@@ -1,7 +1,8 @@
-"""Store products in the ERP: create with an opening balance (O7–O8), update master data (P1, P3)."""
+"""Store products in the ERP: matched by store link then SKU, created with an opening balance, updated (P1, P3, O7)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -9,31 +10,50 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.data import OrderLineData, ProductData
-from core.integration.links import link, linked_id, store_link_for
+from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
+from core.integration.synclog import log_event
 from core.models import ExternalLink, Product, StoreConnection
 from core.money import ZERO, money
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.transaction import atomic
 
+#: Why a store product was skipped or held, by reason code; the params fill in the English text.
+REASONS = {
+    "no_sku": "store product {external_id} ({name}) has no SKU",
+    "sku_taken": "the store changed the SKU of {name} from {old} to {new}, which ERP product {product} already has; "
+                 "give one of them another SKU, then sync again",
+}
+
 
 @dataclass(frozen=True)
 class ProductOutcome:
-    """What a product sync did: ``created``, ``updated`` or ``skipped`` (with the reason)."""
+    """What a product sync did: ``created``, ``updated``, ``skipped`` (P3) or ``needs_attention`` (held,
+    nothing changed); ``code`` and ``params`` say why it was skipped or held (see :data:`REASONS`)."""
 
     outcome: str
     product_id: int | None = None
-    reason: str | None = None
+    code: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str | None:
+        """The reason in English, for the sync log and the report."""
+        return REASONS[self.code].format(**self.params) if self.code else None
 
 
 def product_id_for_sku(sku: str) -> int | None:
     return db.session.execute(select(Product.id).where(Product.code == sku)).scalar_one_or_none()
 
 
-def create_from_store(store: StoreConnection, data: ProductData, opening_quantity: Decimal) -> int:
+def create_from_store(
+    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True
+) -> int:
     """Create the product, link it, and bring ``opening_quantity`` into the store's warehouse (O7).
 
     Idempotent on the product code: when another worker created it first, its id is returned
-    and no second opening balance is posted.
+    and no second opening balance is posted. A store id linked already (e.g. the store's product
+    of another variant, met in an order) keeps its link; ``link_to_store`` is false when ``data``
+    comes from an order line, not from the store's own product data.
     """
     assert data.sku
     try:
@@ -48,7 +68,8 @@ def create_from_store(store: StoreConnection, data: ProductData, opening_quantit
             )
             db.session.add(product)
             db.session.flush()
-            link(store.id, "product", data.external_id, product.id, data.stock_ref)
+            if link_to_store and linked_id(store.id, "product", data.external_id) is None:
+                link(store.id, "product", data.external_id, product.id, data.stock_ref)
             product_id = product.id
     except IntegrityError:
         found = product_id_for_sku(data.sku)
@@ -81,15 +102,80 @@ def from_order_line(line: OrderLineData) -> ProductData:
 
 
 def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutcome:
-    """Create or update the ERP product from the store's data (P1); no SKU → skipped (P3)."""
+    """Create or update the ERP product from the store's data (P1); no SKU → skipped (P3).
+
+    The ERP product is the one the store's product is linked to, else the one with its SKU. When a
+    linked product's SKU was edited in the store, the ERP product's code follows it; when another
+    ERP product already has the new SKU, nothing changes and the product is held (``sku_taken``).
+    """
     if not data.sku:
-        return ProductOutcome("skipped", reason=f"store product {data.external_id} ({data.name}) has no SKU")
-    product_id = product_id_for_sku(data.sku)
+        return ProductOutcome("skipped", code="no_sku", params={"external_id": data.external_id, "name": data.name})
+    product_id = linked_id(store.id, "product", data.external_id)
+    if product_id is None:
+        product_id = product_id_for_sku(data.sku)
     if product_id is None:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
         return ProductOutcome("created", create_from_store(store, data, quantity))
+    try:
+        return _update(store, data, product_id)
+    except IntegrityError:
+        held = _held_for_taken_sku(db.session.get(Product, product_id), data)
+        if held is None:
+            raise
+        return held  # another worker gave the SKU to another product meanwhile
+
+
+def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id: int | None = None) -> ProductOutcome:
+    """:func:`upsert_from_store`, then a sync-log entry saying what came of it (V1)."""
+    result = upsert_from_store(store, data)
+    status = {"created": "done", "updated": "done"}.get(result.outcome, result.outcome)
+    with atomic():
+        log_event(store.id, "product", status, external_id=data.external_id, reason=result.reason or result.outcome,
+                  delivery_id=delivery_id)
+    return result
+
+
+def product_for_order_line(
+    store: StoreConnection, line: OrderLineData, store_product: Callable[[str], ProductData | None]
+) -> int | None:
+    """The ERP product an order line books against, or ``None`` when the ERP has none yet (O7).
+
+    The line's SKU decides (O6) unless the line's store product is linked to another ERP product
+    and the store confirms the SKU edit: ``store_product(sku)`` (the store's API) answers with that
+    very product. The linked product then follows the new SKU, or is held (``sku_taken``), and the
+    line books against it either way. A product found by SKU gets linked to the store's product
+    when the store confirms it, so that a later SKU edit renames it instead of creating another.
+    """
+    assert line.sku
+    linked = linked_id(store.id, "product", line.product_external_id)
+    by_sku = product_id_for_sku(line.sku)
+    if linked is not None and linked == by_sku:
+        return linked
+    if linked is None and (by_sku is None or not line.product_external_id
+                           or store_link_for(store.id, "product", by_sku) is not None):
+        return by_sku
+    data = store_product(line.sku)
+    confirmed = data is not None and data.sku == line.sku and data.external_id == line.product_external_id
+    if not confirmed:
+        return by_sku
+    assert data is not None
+    if linked is not None:
+        sync_store_product(store, data)
+        return linked
+    with atomic():
+        link_if_free(store.id, "product", data.external_id, by_sku, data.stock_ref)
+    return by_sku
+
+
+def _update(store: StoreConnection, data: ProductData, product_id: int) -> ProductOutcome:
+    assert data.sku
     with atomic():
         product = db.session.get(Product, product_id)
+        if product.code != data.sku:
+            held = _held_for_taken_sku(product, data)
+            if held is not None:
+                return held
+            product.code = data.sku
         product.name = data.name[:300]
         product.sale_price = money(data.price)
         if data.cost is not None:
@@ -99,12 +185,23 @@ def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutco
         category_id = _category_id(store, data)
         if category_id is not None:
             product.category_id = category_id
-        existing = store_link_for(store.id, "product", product_id)
-        if existing is None and linked_id(store.id, "product", data.external_id) is None:
+        own = link_row(store.id, "product", data.external_id)
+        if own is None and store_link_for(store.id, "product", product_id) is None:
             link(store.id, "product", data.external_id, product_id, data.stock_ref)
-        elif existing is not None and data.stock_ref and existing.stock_ref != data.stock_ref:
-            existing.stock_ref = data.stock_ref
+        elif own is not None and data.stock_ref and own.stock_ref != data.stock_ref:
+            own.stock_ref = data.stock_ref
     return ProductOutcome("updated", product_id)
+
+
+def _held_for_taken_sku(product: Product, data: ProductData) -> ProductOutcome | None:
+    """``sku_taken`` when another ERP product has the store's new SKU for ``product``."""
+    other = db.session.execute(
+        select(Product).where(Product.code == data.sku, Product.id != product.id)
+    ).scalar_one_or_none()
+    if other is None:
+        return None
+    return ProductOutcome("needs_attention", product.id, code="sku_taken",
+                          params={"old": product.code, "new": str(data.sku), "name": data.name, "product": other.name})
 
 
 def _barcode_taken(barcode: str) -> bool:

@@ -13,7 +13,7 @@ from core.integration.booking import book_order
 from core.integration.connections import authorize, get_store, store_api
 from core.integration.data import StoreEvent, nul_fields
 from core.integration.inbox import stored_body
-from core.integration.products import upsert_from_store
+from core.integration.products import sync_store_product
 from core.integration.refunds import book_refund
 from core.integration.schemas import OrderSchema
 from core.integration.synclog import log_event
@@ -126,11 +126,7 @@ def _act(store: Any, event: Any, delivery_id: int) -> str:
     if event.kind == "refund":
         return book_refund(store, event.refund, delivery_id=delivery_id).outcome
     if event.kind == "product":
-        result = upsert_from_store(store, event.product)
-        with atomic():
-            log_event(store.id, "product", "done" if result.outcome != "skipped" else "skipped",
-                      external_id=event.external_id, reason=result.reason or result.outcome, delivery_id=delivery_id)
-        return result.outcome
+        return sync_store_product(store, event.product, delivery_id=delivery_id).outcome
     if event.kind == "authorize":
         authorize(store, event.credentials or {})
         from core.integration.categories import import_categories

@@ -43,10 +43,12 @@ from core.services.errors import ServiceError
 from core.services.transaction import atomic
 from core.web.auth import role_required
 from core.web.pages import show_service_error
+from core.web.reasons import product_reason
 from core.web.sync import int_or_none, invoice_url
 
 blueprint = Blueprint("stores", __name__, url_prefix="/stores")
 blueprint.context_processor(lambda: {"invoice_url": invoice_url})
+blueprint.context_processor(lambda: {"product_reason": product_reason})
 
 #: Session keys: the key to show once, and the key kept (not shown) until the store is activated.
 SHOW_KEY = "stores.show_key"

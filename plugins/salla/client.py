@@ -107,13 +107,15 @@ class SallaClient:
         return None if product is None else product_data(product)
 
     def push_stock(self, quantities: list[StockQuantity]) -> None:
-        """One ``POST /products/quantities/bulk`` by SKU, overwriting (in ``branch_id`` when set).
+        """One ``POST /products/quantities/bulk``, overwriting (in ``branch_id`` when set).
 
+        Each quantity names the store product it is linked to (``stock_ref``: the Salla product id),
+        so it reaches that product whatever its SKU is now; an unlinked quantity names its SKU.
         Salla counts whole units: quantities are rounded down, and negatives sent as 0.
         """
         branch = {} if self.branch_id is None else {"branch": self.branch_id}
-        entries = [{"identifer_type": "sku", "identifer": q.sku, "quantity": _whole(q.quantity),
-                    "mode": "overwrite", **branch} for q in quantities if q.sku]
+        entries = [{**_identifier(q), "quantity": _whole(q.quantity), "mode": "overwrite", **branch}
+                   for q in quantities if q.stock_ref or q.sku]
         if entries:
             self._data("POST", "/products/quantities/bulk", json={"products": entries})
 
@@ -212,6 +214,12 @@ def _message(response: httpx.Response) -> str:
         return response.text[:200]
     fields = error.get("fields")
     return f"{error.get('message', '')} {fields}" if fields else str(error.get("message", ""))
+
+
+def _identifier(quantity: StockQuantity) -> dict[str, str]:
+    if quantity.stock_ref:
+        return {"identifer_type": "id", "identifer": quantity.stock_ref}
+    return {"identifer_type": "sku", "identifer": str(quantity.sku)}
 
 
 def _whole(quantity: Decimal) -> int:

@@ -735,6 +735,7 @@ class SallaSandbox:
             ("/webhook-target", self._ctl_webhook_target, ["POST"]),
             ("/authorize", self._ctl_authorize, ["POST"]),
             ("/products", self._ctl_products, ["POST"]),
+            ("/products/<int:product_id>", self._ctl_update_product, ["POST"]),
             ("/orders", self._ctl_orders, ["POST"]),
             ("/orders/<int:order_id>/status", self._ctl_order_status, ["POST"]),
             ("/orders/<int:order_id>/refund", self._ctl_order_refund, ["POST"]),
@@ -964,6 +965,20 @@ class SallaSandbox:
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise ValidationError({"body": [str(exc)]}) from None
         return jsonify({"product": product, "webhook": self._try_send("product.created", product)})
+
+    def _ctl_update_product(self, product_id: int) -> Response:
+        """Edit a product as the merchant would (e.g. its SKU) and send ``product.updated``
+        (unless ``"send": false``, to play a lost webhook)."""
+        body = request.get_json(silent=True)
+        changes = {k: v for k, v in body.items() if k != "send"} if isinstance(body, dict) else {}
+        if not changes:
+            raise ValidationError({"body": ["a JSON object with the fields to change is required"]})
+        try:
+            product = self.update_product(product_id, send=False, **changes)
+        except (TypeError, ValueError, InvalidOperation) as exc:
+            raise ValidationError({"body": [f"bad product: {exc}"]}) from None
+        send = body.get("send", True)
+        return jsonify({"product": product, "webhook": self._try_send("product.updated", product) if send else None})
 
     def _ctl_orders(self) -> Response:
         body = request.get_json(silent=True) or {}

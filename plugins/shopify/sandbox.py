@@ -1295,6 +1295,15 @@ class ShopifySandbox:
                 data.get("sku"), data["title"], data["price"], data.get("quantity", 0),
                 data.get("barcode"), data.get("cost"), data.get("collection_id"), send=data.get("send", True)))
 
+        @app.post("/_sandbox/products/<int:product_id>")
+        def edit_product(product_id: int) -> Any:
+            """Edit a product as the merchant would (title, price, or its first variant's SKU or barcode)."""
+            data = body()
+            changes = {k: data[k] for k in ("title", "price", "sku", "barcode") if data.get(k) is not None}
+            if not changes:
+                return jsonify(error="give title, price, sku or barcode"), 422
+            return run("product", lambda: self.update_product(product_id, **changes, send=data.get("send", True)))
+
         @app.post("/_sandbox/orders")
         def create_order() -> Any:
             data = body()

@@ -180,6 +180,7 @@ def platform_store(request, app):
     previous_url = app.config["PUBLIC_URL"]
     with SandboxServer(app) as erp, driver.sandbox.serve() as store_server:
         app.config["PUBLIC_URL"] = erp.url
+        driver.url = store_server.url
         try:
             with app.app_context():
                 build = Builders()

@@ -4,6 +4,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
 from plugins.shopify.sandbox import ShopifySandbox
 
@@ -17,6 +19,8 @@ class SallaDriver:
     def __init__(self) -> None:
         self.sandbox = SallaSandbox()
         seed_demo(self.sandbox)
+        #: Where the sandbox is served (set by the fixture that serves it).
+        self.url = ""
 
     def credentials(self, url: str) -> dict[str, Any]:
         s = self.sandbox
@@ -57,6 +61,15 @@ class SallaDriver:
     def store_quantity(self, sku: str) -> int:
         return self.sandbox.quantity(sku)
 
+    def set_store_quantity(self, sku: str, quantity: int) -> None:
+        self.sandbox.set_quantity(sku, quantity)
+
+    def edit_sku(self, sku: str, new_sku: str, *, send: bool = True) -> None:
+        """The merchant changes a product's SKU in the store (the sandbox's control endpoint, over HTTP)."""
+        product_id = next(p.id for p in self.sandbox.products.values() if p.sku == sku)
+        answer = httpx.post(f"{self.url}/_sandbox/products/{product_id}", json={"sku": new_sku, "send": send})
+        assert answer.status_code == 200, answer.text
+
     def settle(self) -> None:
         pass
 
@@ -70,6 +83,8 @@ class ShopifyDriver:
     def __init__(self) -> None:
         self.sandbox = ShopifySandbox()
         self.sandbox.seed_demo()
+        #: Where the sandbox is served (set by the fixture that serves it).
+        self.url = ""
 
     def credentials(self, url: str) -> dict[str, Any]:
         s = self.sandbox
@@ -122,6 +137,16 @@ class ShopifyDriver:
 
     def store_quantity(self, sku: str) -> int:
         return self.sandbox.available(sku, self.sandbox.location_ids[0])
+
+    def set_store_quantity(self, sku: str, quantity: int) -> None:
+        self.sandbox.set_available(sku, quantity)
+
+    def edit_sku(self, sku: str, new_sku: str, *, send: bool = True) -> None:
+        """The merchant changes a variant's SKU in the shop (the sandbox's control endpoint, over HTTP)."""
+        product_id = self.sandbox._variant_by_sku(sku)["product_id"]
+        answer = httpx.post(f"{self.url}/_sandbox/products/{product_id}", json={"sku": new_sku, "send": send})
+        assert answer.status_code == 200, answer.text
+        self.settle()
 
     def settle(self) -> None:
         self.sandbox.flush()

@@ -295,7 +295,8 @@ def test_a_product_sync_reports_created_updated_and_skipped_with_reasons(app, ap
     assert (run["total"], run["processed"]) == (3, 3)
     assert (run["created"], run["updated"], run["skipped"], run["failed"]) == (1, 1, 1, 0)
     assert run["report"] == [{"sku": None, "external_id": "p-3", "outcome": "skipped",
-                              "reason": "store product p-3 (Gift card) has no SKU"}]
+                              "reason": "store product p-3 (Gift card) has no SKU",
+                              "code": "no_sku", "params": {"external_id": "p-3", "name": "Gift card"}}]
     with app.app_context():
         names = dict(db.session.execute(select(Product.code, Product.name)).all())
         assert names == {"MUG-01": "Mug, blue", "NEW-1": "Teapot"}

@@ -145,7 +145,8 @@ class ProductSyncRunSchema(Schema):
     failed = fields.Integer()
     report = fields.List(
         fields.Dict(keys=fields.String()),
-        metadata={"description": "Skipped and failed products: sku, external_id, outcome, reason."},
+        metadata={"description": "Skipped, held (outcome needs_attention) and failed products: sku, external_id, "
+                                 "outcome, reason; and the reason's code (no_sku, sku_taken) with its params."},
     )
 
 

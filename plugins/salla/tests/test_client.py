@@ -157,3 +157,13 @@ def test_push_product_creates_then_updates_by_sku(client: SallaClient, store: Sa
     with pytest.raises(StoreAPIError):
         client.push_product(ProductData(external_id="x", sku=None, name="No SKU"))
 
+
+
+def test_push_stock_names_a_linked_product_by_its_id_whatever_its_sku(client: SallaClient,
+                                                                      store: SallaSandbox) -> None:
+    mug = next(p for p in store.products.values() if p.sku == "MUG-01")
+    store.update_product(mug.id, sku="MUG-02", send=False)
+    client.push_stock([StockQuantity("MUG-01", Decimal("4"), stock_ref=str(mug.id))])
+    assert store.quantity("MUG-02") == 4 and store.unmatched_quantity_updates == []
+    call = store.log.matching("POST", "/admin/v2/products/quantities/bulk")[-1]
+    assert call.json["products"][0]["identifer_type"] == "id"

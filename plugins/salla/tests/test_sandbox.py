@@ -392,3 +392,22 @@ def test_cli_seed_matches_the_erp_demo_skus() -> None:
     seed_demo(store)
     skus = [p.sku for p in store.products.values()]
     assert skus[:3] == ["COF-250", "DATE-1KG", "MUG-01"] and "" in skus
+
+
+def test_control_endpoint_edits_a_product_sku_and_sends_product_updated(
+        sandbox: SallaSandbox, server: SandboxServer) -> None:
+    hook = Receiver()
+    mug = next(p.id for p in sandbox.products.values() if p.sku == "MUG-01")
+    with SandboxServer(hook.app) as hook_server, httpx.Client(
+            base_url=server.url + "/_sandbox") as control:
+        control.post("/webhook-target", json={"url": hook_server.url + "/hook"})
+        edited = control.post(f"/products/{mug}", json={"sku": "MUG-02"}).json()
+        assert edited["product"]["sku"] == "MUG-02"
+        assert edited["webhook"] == {"event": "product.updated", "status": 200}
+        taken = control.post(f"/products/{mug}", json={"sku": "COF-250"})
+        assert taken.status_code == 422 and "already taken" in taken.json()["error"]["fields"]["sku"][0]
+        assert control.post("/products/1", json={"sku": "X-1"}).status_code == 404
+        assert control.post(f"/products/{mug}", json={}).status_code == 422
+    assert [p["event"] for p in hook.payloads()] == ["product.updated"]
+    assert hook.payloads()[0]["data"]["id"] == mug and hook.payloads()[0]["data"]["sku"] == "MUG-02"
+    assert sandbox.quantity("MUG-02") == 60

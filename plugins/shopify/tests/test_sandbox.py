@@ -353,3 +353,17 @@ def test_demo_seed_matches_the_erp_demo_and_has_a_variant_without_sku(sandbox: S
         ("COF-250", "35.00"), ("DATE-1KG", "45.00"), ("MUG-01", "25.00"), ("", "10.00")]
     order = sandbox.create_order([(products[3]["variants"][0]["id"], 1)], send=False)
     assert order["line_items"][0]["sku"] is None
+
+
+def test_control_endpoint_edits_a_variant_sku_and_sends_products_update(sandbox: ShopifySandbox,
+                                                                         receiver: Receiver) -> None:
+    mug = next(p for p in sandbox.state()["products"] if p["variants"][0]["sku"] == "MUG-01")
+    with sandbox.serve() as server, httpx.Client(base_url=server.url + "/_sandbox") as control:
+        control.post("/webhook-target", json={"url": receiver.url})
+        edited = control.post(f"/products/{mug['id']}", json={"sku": "MUG-02"}).json()
+        assert edited["product"]["variants"][0]["sku"] == "MUG-02"
+        assert edited["deliveries"][0]["topic"] == "products/update" and edited["deliveries"][0]["status"] == 200
+        assert control.post("/products/1", json={"sku": "X-1"}).status_code == 404
+        assert control.post(f"/products/{mug['id']}", json={}).status_code == 422
+    assert receiver.topics() == ["products/update"]
+    assert sandbox.available("MUG-02") == 60
