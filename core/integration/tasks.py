@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 
 from core.extensions import db
 from core.integration.booking import book_order
-from core.integration.connections import authorize, get_store, store_api
+from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
 from core.integration.data import StoreEvent, nul_fields
 from core.integration.inbox import stored_body
 from core.integration.products import sync_store_product
@@ -70,6 +70,8 @@ REASONS = {
     "payload_unreadable": "the {platform} plugin could not read it: {details}",
     "nul_character": "{fields} hold a NUL character, which cannot be stored; fix the data in the store",
     "value_out_of_range": "a value is too large to book: {details}",
+    "store_already_connected": "this store ({ref}) is already connected as '{other}' (store connection"
+                               " {other_id}); disable one of the two connections",
 }
 #: Longest reason kept (the rest of a very long validation message is cut).
 REASON_MAX = 2000
@@ -128,7 +130,11 @@ def _act(store: Any, event: Any, delivery_id: int) -> str:
     if event.kind == "product":
         return sync_store_product(store, event.product, delivery_id=delivery_id).outcome
     if event.kind == "authorize":
-        authorize(store, event.credentials or {})
+        try:
+            authorize(store, event.credentials or {})
+        except StoreAlreadyConnected as duplicate:
+            raise NeedsAttention(reason("store_already_connected", ref=duplicate.ref, other=duplicate.other_name,
+                                        other_id=duplicate.other_id)) from None
         from core.integration.categories import import_categories
 
         import_categories(get_store(store.id), store_api(get_store(store.id)))

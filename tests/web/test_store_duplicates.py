@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from core.models import StoreConnection
+from core.models import StoreConnection, WebhookDelivery
 from core.plugins import registry
 from plugins.salla.sandbox import API_PREFIX, SallaSandbox
 from tests.web.integration_fixtures import *  # noqa: F403  (the fixtures sign_in and dummy_shop)
@@ -122,5 +122,32 @@ def test_an_authorize_event_naming_a_store_already_connected_leaves_the_second_c
         with pytest.raises(connections.StoreAlreadyConnected) as refused:
             connections.authorize(second, {"access_token": "token-1", "store_ref": str(MERCHANT)})
         assert refused.value.status == 409 and refused.value.other_name == "Salla shop"
+        db.session.remove()
+    assert _states(app) == [("Salla shop", "active", str(MERCHANT)), ("Salla shop again", "pending", None)]
+
+
+def test_an_authorize_webhook_for_a_store_already_connected_needs_attention_and_is_not_retried(app, client):
+    """The delivery is authentic but cannot be acted on: needs attention with the reason, not a failed job."""
+    from core.integration import connections
+
+    with app.app_context():
+        registry().install("salla")
+        registry().enable("salla")
+        sandbox = SallaSandbox(merchant_id=MERCHANT, access_token="token-1", webhook_secret="whsec-1")
+        with sandbox.serve() as served:
+            api_base = served.url + API_PREFIX
+            first, _key = connections.create_store("salla", "Salla shop")
+            connections.set_credentials(first.id, {"webhook_secret": "whsec-1", "api_base": api_base})
+            connections.authorize(first, {"access_token": "token-1", "store_ref": str(MERCHANT)})
+            second, key = connections.create_store("salla", "Salla shop again")
+            connections.set_credentials(second.id, {"webhook_secret": "whsec-1", "api_base": api_base})
+            db.session.remove()
+            body, headers = sandbox.build_delivery("app.store.authorize", sandbox.authorize(send=False))
+            response = client.post(f"/webhooks/{key}", data=body, headers=headers)
+        assert response.status_code == 200
+        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
+        assert delivery.status == "needs_attention"
+        assert delivery.last_error.startswith("store_already_connected: ")
+        assert "Salla shop" in delivery.last_error
         db.session.remove()
     assert _states(app) == [("Salla shop", "active", str(MERCHANT)), ("Salla shop again", "pending", None)]
