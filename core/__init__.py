@@ -16,7 +16,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Configuration comes, in order, from :mod:`core.config` defaults, the instance
     file ``instance/mizan.cfg`` (when present), environment variables
     (``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``) and finally ``test_config``
-    (whose ``INSTANCE_PATH`` key, if any, moves the instance folder).
+    (whose ``INSTANCE_PATH`` key, if any, moves the instance folder). Outside ``TESTING`` and
+    ``DEBUG`` it raises :class:`core.config.ConfigurationError` without a real ``SECRET_KEY``.
     """
     instance_path = (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.finalise(app.config, app.instance_path)
+    config.check_secrets(app.config, app.instance_path)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=config.migrations_directory())

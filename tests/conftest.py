@@ -7,6 +7,7 @@ the Alembic migrations, so every test run also proves the migrations.
 from __future__ import annotations
 
 import os
+import secrets
 from decimal import Decimal
 
 import psycopg
@@ -54,7 +55,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "test-secret",
+            # A real key: worker processes started by tests run without TESTING and refuse weak ones.
+            "SECRET_KEY": secrets.token_hex(32),
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(instance),
             "REDIS_URL": None,  # jobs in-process; the job tests build their own app on Redis
