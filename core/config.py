@@ -42,6 +42,12 @@ class Defaults:
     #: Sign-in: wrong passwords in a row before the account is locked, and for how long.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
+    #: Per client address: failed sign-ins, and requests with an unknown API token, allowed before
+    #: answering 429 (Flask-Limiter notation, limits separated by ";"; empty turns a limit off).
+    LOGIN_FAILURE_LIMIT = "10 per minute;50 per hour"
+    API_TOKEN_FAILURE_LIMIT = "20 per minute;100 per hour"
+    #: Where those counts are kept; unset: REDIS_URL when set (every process agrees), else memory.
+    RATELIMIT_STORAGE_URI: str | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Send the session cookie over HTTPS only; turned on when PUBLIC_URL is https.

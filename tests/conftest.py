@@ -61,6 +61,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
             "INSTANCE_PATH": str(instance),
             "REDIS_URL": None,  # jobs in-process; the job tests build their own app on Redis
             "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin",),
+            # Per-address failure limits off: tests sign in from one address all session long;
+            # tests/web/test_security_rate_limits.py turns them on.
+            "LOGIN_FAILURE_LIMIT": "",
+            "API_TOKEN_FAILURE_LIMIT": "",
         }
     )
     with app.app_context():

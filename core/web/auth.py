@@ -23,7 +23,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from core import ratelimit
 from core.services.users import sign_in
+from core.web.redirects import safe_next
 
 blueprint = Blueprint("auth", __name__)
 
@@ -58,7 +60,14 @@ def can(role: str) -> bool:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
+    """Sign in; too many failures from one address answer 429 for a while, whatever is sent."""
     form = LoginForm()
+    if request.method == "POST":
+        wait = ratelimit.retry_after("login")
+        if wait is not None:
+            flash(_("Too many failed sign-ins from your address. Try again in %(minutes)s minutes.",
+                    minutes=max(1, -(-wait // 60))), "error")
+            return render_template("auth/login.html", form=form), 429
     if form.validate_on_submit():
         user = sign_in(
             form.username.data, form.password.data,
@@ -66,8 +75,8 @@ def login():  # noqa: ANN201
         )
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.index"))
+            return redirect(safe_next(request.args.get("next"), url_for("dashboard.index")))
+        ratelimit.count_failure("login")
         form.password.errors.append(
             _("Wrong username or password, or the account is locked after too many attempts.")
         )

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.services.transaction import atomic
+from core.web.redirects import safe_next
 
 blueprint = Blueprint("i18n", __name__)
 
@@ -36,8 +37,11 @@ def switch_language(code: str):  # noqa: ANN201
             with atomic():
                 user = db.session.merge(current_user._get_current_object())
                 user.locale = code
-    target = request.form.get("next") or request.referrer or url_for("dashboard.index")
-    return redirect(target if target.startswith("/") or target.startswith(request.host_url) else "/")
+    home = url_for("dashboard.index")
+    target = request.form.get("next")
+    if not target and request.referrer and request.referrer.startswith(request.host_url):
+        target = "/" + request.referrer[len(request.host_url):]
+    return redirect(safe_next(target, home))
 
 
 def is_rtl() -> bool:
