@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.extensions import db
 from core.models import ROLES, ApiToken, User
-from core.services.errors import Conflict, Invalid
+from core.services.errors import Conflict, Invalid, NotFound
 from core.services.transaction import atomic
 
 TOKEN_PREFIX = "mzn_"
@@ -37,6 +37,31 @@ def create_user(username: str, password: str, role: str = "viewer", email: str |
             db.session.flush()
     except IntegrityError:
         raise Conflict(f"The username {username} is taken.", {"username": ["already taken"]}) from None
+    return user
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of the user (sign-out, password change): their stored id no longer matches."""
+    with atomic():
+        db.session.execute(
+            update(User).where(User.id == user_id)
+            .values(session_version=User.session_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def set_password(username: str, password: str) -> User:
+    """Give the user a new password, unlock the account and end the sessions signed in with the old one."""
+    if len(password) < 8:
+        raise Invalid("The password needs at least 8 characters.", {"password": ["at least 8 characters"]})
+    with atomic():
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"No user named {username}.")
+        user.password_hash = generate_password_hash(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.session_version = User.session_version + 1
     return user
 
 

@@ -24,7 +24,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core import ratelimit
-from core.services.users import sign_in
+from core.services.users import end_sessions, sign_in
 from core.web.redirects import safe_next
 
 blueprint = Blueprint("auth", __name__)
@@ -87,6 +87,7 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     session["locale"] = current_user.locale  # the login page stays in the user's language
+    end_sessions(current_user.id)  # a copy of this session's cookie stops working too
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
