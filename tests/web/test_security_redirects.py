@@ -8,6 +8,7 @@ import pytest
 from core.extensions import db
 from core.services.users import create_user
 from tests.web.conftest import csrf_token
+from tests.web.integration_fixtures import *  # noqa: F403  (the fixtures sign_in and dummy_shop)
 
 NASTY = [
     "//evil.example",
@@ -68,3 +69,17 @@ def test_switching_language_never_redirects_off_site(app, target):
     response = client.post("/language/ar", data={"csrf_token": token, "next": value})
     assert response.status_code == 302
     assert response.headers["Location"] == "/", target
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example/"])
+def test_sync_actions_never_redirect_off_site(app, dummy_shop, sign_in, target):
+    from core.integration.synclog import log_event
+    from core.services.transaction import atomic
+
+    with app.app_context():
+        with atomic():
+            entry = log_event(dummy_shop.store_id, "order", "failed", external_id="x")
+        entry_id = entry.id
+        db.session.remove()
+    response = sign_in("accountant").post(f"/sync/log/{entry_id}/retry", {"next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/sync/", target
