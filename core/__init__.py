@@ -37,13 +37,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from core import jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
+    from core import headers, jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands
     from core.integration.webhooks import webhooks_blueprint
 
     jobs.init_app(app)
     ratelimit.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(webhooks_blueprint)
     plugins.init_app(app)
