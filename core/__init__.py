@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config
 from core.extensions import db, migrate
@@ -29,6 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     config.finalise(app.config, app.instance_path)
     config.check_secrets(app.config, app.instance_path)
+    hops = app.config["PROXY_HOPS"]
+    if hops:  # the client's address and scheme as the trusted proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=config.migrations_directory())

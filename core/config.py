@@ -48,6 +48,9 @@ class Defaults:
     API_TOKEN_FAILURE_LIMIT = "20 per minute;100 per hour"
     #: Where those counts are kept; unset: REDIS_URL when set (every process agrees), else memory.
     RATELIMIT_STORAGE_URI: str | None = None
+    #: Reverse proxies in front of Mizan whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    #: Behind one proxy set 1, or every client shares the proxy's address in the limits above.
+    PROXY_HOPS = 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Send the session cookie over HTTPS only; turned on when PUBLIC_URL is https.
@@ -70,6 +73,7 @@ ENVIRONMENT_KEYS = {
     "ENCRYPTION_KEY": "ENCRYPTION_KEY",
     "PUBLIC_URL": "PUBLIC_URL",
     "MIZAN_JOB_QUEUE": "JOB_QUEUE",
+    "MIZAN_PROXY_HOPS": "PROXY_HOPS",
 }
 
 
@@ -77,7 +81,8 @@ def apply_environment(cfg: dict[str, Any]) -> None:
     """Copy the documented environment variables into the config.
 
     ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ENCRYPTION_KEY`` and ``PUBLIC_URL`` set the
-    keys of :data:`ENVIRONMENT_KEYS`; ``MIZAN_JOB_QUEUE`` sets ``JOB_QUEUE`` (the rq queue name);
+    keys of :data:`ENVIRONMENT_KEYS`; ``MIZAN_JOB_QUEUE`` sets ``JOB_QUEUE`` (the rq queue name),
+    ``MIZAN_PROXY_HOPS`` sets ``PROXY_HOPS`` (trusted reverse proxies);
     ``MIZAN_EXTRA_PLUGINS`` sets ``EXTRA_PLUGINS`` from comma-separated "module:attribute"
     references (e.g. ``core.testing.dummy:DummyPlugin`` for a worker or server that must load
     the dummy plugin a test or benchmark enabled). Unset or empty variables change nothing.
@@ -109,6 +114,10 @@ def finalise(cfg: dict[str, Any], instance_path: str) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     if str(cfg.get("PUBLIC_URL", "")).startswith("https://"):
         cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
+    try:
+        cfg["PROXY_HOPS"] = int(cfg.get("PROXY_HOPS") or 0)
+    except ValueError:
+        raise ConfigurationError("MIZAN_PROXY_HOPS / PROXY_HOPS must be a whole number of proxies.") from None
     options = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
         connect_args = dict(options.get("connect_args", {}))

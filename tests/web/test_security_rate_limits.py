@@ -94,3 +94,27 @@ def test_with_redis_every_process_shares_the_counts(app, tmp_path):
     for other in (first, second):
         with other.app_context():
             db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_limited_not_the_proxys(app, tmp_path):
+    from core import create_app
+
+    proxied = create_app({
+        "TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_PATH": str(tmp_path), "REDIS_URL": None, "PROXY_HOPS": 1,
+        "LOGIN_FAILURE_LIMIT": "3 per minute",
+    })
+    client = proxied.test_client()
+
+    def attempt(client_address: str):
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        return client.post("/login", data={"csrf_token": token, "username": "nobody", "password": "wrong-pass"},
+                           headers={"X-Forwarded-For": client_address}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+    for _ in range(3):
+        assert attempt("203.0.113.5").status_code == 200
+    assert attempt("203.0.113.5").status_code == 429
+    assert attempt("198.51.100.7").status_code == 200  # another client behind the same proxy
+    with proxied.app_context():
+        db.engine.dispose()
