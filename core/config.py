@@ -8,8 +8,6 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from core.instance_secret import ensure_secret_key
-
 #: Shortest SECRET_KEY accepted outside debug and testing (``secrets.token_hex(32)`` gives 64).
 MIN_SECRET_KEY_LENGTH = 32
 #: Values that are public (old defaults, examples) and so never protect anything.
@@ -160,6 +158,8 @@ def check_secrets(cfg: dict[str, Any], instance_path: str) -> None:
                 f"{MAKE_SECRET}  (`make run` writes one for the demo)."
             )
         if not cfg.get("SECRET_KEY"):
+            from core.instance_secret import ensure_secret_key  # lazily: `python -m` runs that module
+
             cfg["SECRET_KEY"] = (
                 secrets.token_hex(32) if cfg.get("TESTING") else ensure_secret_key(instance_path)
             )
