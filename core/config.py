@@ -158,7 +158,8 @@ def check_secrets(cfg: dict[str, Any], instance_path: str) -> None:
                 f"{MAKE_SECRET}  (`make run` writes one for the demo)."
             )
         if not cfg.get("SECRET_KEY"):
-            from core.instance_secret import ensure_secret_key  # lazily: `python -m` runs that module
+            # Imported here, not at the top: `python -m core.instance_secret` runs that module.
+            from core.instance_secret import ensure_secret_key
 
             cfg["SECRET_KEY"] = (
                 secrets.token_hex(32) if cfg.get("TESTING") else ensure_secret_key(instance_path)

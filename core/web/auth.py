@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -65,8 +67,8 @@ def login():  # noqa: ANN201
     if request.method == "POST":
         wait = ratelimit.retry_after("login")
         if wait is not None:
-            flash(_("Too many failed sign-ins from your address. Try again in %(minutes)s minutes.",
-                    minutes=max(1, -(-wait // 60))), "error")
+            flash(_("Too many failed sign-ins from your address. Try again in %(time)s.",
+                    time=format_timedelta(timedelta(seconds=wait), threshold=1)), "error")
             return render_template("auth/login.html", form=form), 429
     if form.validate_on_submit():
         user = sign_in(
