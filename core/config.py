@@ -41,7 +41,7 @@ class Defaults:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     #: Per client address: failed sign-ins, and requests with an unknown API token, allowed before
-    #: answering 429 (Flask-Limiter notation, limits separated by ";"; empty turns a limit off).
+    #: answering 429 ("10 per minute", as in Flask-Limiter; ";" between limits; empty: no limit).
     LOGIN_FAILURE_LIMIT = "10 per minute;50 per hour"
     API_TOKEN_FAILURE_LIMIT = "20 per minute;100 per hour"
     #: Where those counts are kept; unset: REDIS_URL when set (every process agrees), else memory.

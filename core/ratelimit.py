@@ -1,34 +1,38 @@
-"""Per-address limits on failed sign-ins and unknown API tokens, counted in Flask-Limiter's storage."""
+"""Per-address limits on failed sign-ins and unknown API tokens, counted in Redis or in memory."""
 from __future__ import annotations
 
 import logging
 import math
 import time
 
-from flask import Flask, Response, current_app, g
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, Response, current_app, g, request
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
 #: What is limited, and the configuration key holding its limits.
 SCOPES = {"login": "LOGIN_FAILURE_LIMIT", "api-token": "API_TOKEN_FAILURE_LIMIT"}
+KEY_PREFIX = "mizan-failures"
 
 
 def init_app(app: Flask) -> None:
-    """One limiter per app: Redis when ``REDIS_URL`` is set (shared by every process), else memory.
+    """One counter per app: Redis when ``REDIS_URL`` is set (shared by every process), else memory.
 
-    ``RATELIMIT_STORAGE_URI`` picks another storage. Only failures are counted, by
-    :func:`count_failure`; :func:`retry_after` tells a caller to refuse the attempt before
-    checking anything. A ``Retry-After`` header is added to the refusal.
+    ``RATELIMIT_STORAGE_URI`` picks another storage (any URI of the ``limits`` library, which
+    Flask-Limiter stores its counts with). Only failures are counted, by :func:`count_failure`;
+    :func:`retry_after` tells a caller to refuse an attempt before checking anything. Nothing
+    runs on other requests (Flask-Limiter's request hooks would cost every webhook ~45 µs).
     """
-    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
-    limiter = Limiter(get_remote_address, storage_uri=storage, key_prefix="mizan-failures",
-                      strategy="moving-window")
-    limiter.init_app(app)
-    app.extensions["mizan.failure_limiter"] = limiter
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+    options = {} if uri.startswith("memory") else {"key_prefix": KEY_PREFIX}
+    app.extensions["mizan.failure_limiter"] = MovingWindowRateLimiter(storage_from_string(uri, **options))
     app.after_request(_add_retry_after)
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    return current_app.extensions["mizan.failure_limiter"]
 
 
 def _limits(scope: str) -> list[RateLimitItem]:
@@ -36,14 +40,17 @@ def _limits(scope: str) -> list[RateLimitItem]:
     return list(parse_many(value)) if value else []
 
 
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
 def retry_after(scope: str) -> int | None:
     """Seconds until this address may try ``scope`` again, or None when it may now."""
-    limiter: Limiter = current_app.extensions["mizan.failure_limiter"]
-    address = get_remote_address()
+    limiter, address = _limiter(), _address()
     try:
         for limit in _limits(scope):
-            if not limiter.limiter.test(limit, scope, address):
-                reset_at = limiter.limiter.get_window_stats(limit, scope, address).reset_time
+            if not limiter.test(limit, KEY_PREFIX, scope, address):
+                reset_at = limiter.get_window_stats(limit, KEY_PREFIX, scope, address).reset_time
                 g.mizan_retry_after = max(1, math.ceil(reset_at - time.time()))
                 return g.mizan_retry_after
     except Exception:  # the storage is down: the per-account lockout still holds
@@ -53,18 +60,19 @@ def retry_after(scope: str) -> int | None:
 
 def count_failure(scope: str) -> None:
     """Count one failed attempt at ``scope`` from this address."""
-    limiter: Limiter = current_app.extensions["mizan.failure_limiter"]
-    address = get_remote_address()
+    limiter, address = _limiter(), _address()
     try:
         for limit in _limits(scope):
-            limiter.limiter.hit(limit, scope, address)
+            limiter.hit(limit, KEY_PREFIX, scope, address)
     except Exception:
         log.exception("rate limit storage unavailable; a %s failure was not counted", scope)
 
 
 def reset() -> None:
-    """Forget every count (tests, or an admin after an incident)."""
-    current_app.extensions["mizan.failure_limiter"].reset()
+    """Forget every count of this app's memory storage (tests; Redis counts expire by themselves)."""
+    storage = _limiter().storage
+    if isinstance(storage, MemoryStorage):
+        storage.reset()
 
 
 def _add_retry_after(response: Response) -> Response:
