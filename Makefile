@@ -35,7 +35,8 @@ translations-update: install  ## Re-extract the UI strings and merge them into t
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o core/translations/messages.pot .
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
 
-run: install  ## Migrate, load demo data if empty, serve on http://127.0.0.1:5000 with sandbox stores
+run: install  ## Keep a SECRET_KEY in instance/mizan.cfg, migrate, load demo data, serve on :5000 with sandbox stores
+	$(BIN)/python -m core.instance_secret
 	$(BIN)/flask db upgrade heads
 	$(BIN)/flask demo seed
 	$(BIN)/flask demo serve --host $(HOST) --port $(PORT)

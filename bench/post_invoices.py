@@ -9,6 +9,7 @@ invoice. Run: ``python bench/post_invoices.py [-n 500] [--databases sqlite,postg
 from __future__ import annotations
 
 import argparse
+import secrets
 import tempfile
 import time
 from decimal import Decimal
@@ -33,7 +34,8 @@ SHIPPING = Decimal("25.00")
 
 
 def prepare(url: str, n: int):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp()})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(),
+                      "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         db.drop_all()
         db.create_all()

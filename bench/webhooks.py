@@ -28,6 +28,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -55,7 +56,7 @@ from core.extensions import db  # noqa: E402
 from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, sign  # noqa: E402
 
 DUMMY_PLUGIN = "core.testing.dummy:DummyPlugin"
-SECRET_KEY = "bench-secret"
+SECRET_KEY = secrets.token_hex(32)  # one per run, given to gunicorn and the workers
 WEBHOOK_SECRET = "bench-webhook-secret"
 BIN = Path(sys.executable).parent
 #: Deliveries sent to each server before measuring (their orders are booked with the rest).

@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config
 from core.extensions import db, migrate
@@ -16,7 +17,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Configuration comes, in order, from :mod:`core.config` defaults, the instance
     file ``instance/mizan.cfg`` (when present), environment variables
     (``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``) and finally ``test_config``
-    (whose ``INSTANCE_PATH`` key, if any, moves the instance folder).
+    (whose ``INSTANCE_PATH`` key, if any, moves the instance folder). Outside ``TESTING`` and
+    ``DEBUG`` it raises :class:`core.config.ConfigurationError` without a real ``SECRET_KEY``.
     """
     instance_path = (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
@@ -27,6 +29,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.finalise(app.config, app.instance_path)
+    config.check_secrets(app.config, app.instance_path)
+    hops = app.config["PROXY_HOPS"]
+    if hops:  # the client's address and scheme as the trusted proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from core import log_masking, request_limits
 
@@ -39,12 +45,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from core import jobs, models, plugins  # noqa: F401  (models: register the mappers)
+    from core import headers, jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands
     from core.integration.webhooks import webhooks_blueprint
 
     jobs.init_app(app)
+    ratelimit.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(webhooks_blueprint)
     plugins.init_app(app)

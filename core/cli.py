@@ -11,7 +11,7 @@ from core.services.chart import seed_default_chart
 from core.services.errors import ServiceError
 from core.services.reports import trial_balance
 from core.services.transaction import atomic
-from core.services.users import create_api_token, create_user
+from core.services.users import create_api_token, create_user, set_password
 
 users_cli = AppGroup("users", help="Manage users.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
@@ -31,6 +31,18 @@ def create_user_command(username: str, role: str, email: str | None, password: s
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.role} {user.username}.")
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.password_option(help="At least 8 characters (prompted when omitted).")
+def set_password_command(username: str, password: str) -> None:
+    """Set USERNAME's password; unlocks the account and signs out its sessions."""
+    try:
+        set_password(username, password)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Password of {username} changed; its sessions are signed out.")
 
 
 @tokens_cli.command("create")

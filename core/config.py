@@ -2,14 +2,30 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
+
+#: Shortest SECRET_KEY accepted outside debug and testing (``secrets.token_hex(32)`` gives 64).
+MIN_SECRET_KEY_LENGTH = 32
+#: Values that are public (old defaults, examples) and so never protect anything.
+KNOWN_WEAK_SECRETS = frozenset({"dev-only-change-me", "change-me", "changeme", "secret", "development"})
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+MAKE_FERNET_KEY = "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is not safe to run with; the message says what to set and how."""
 
 
 class Defaults:
     """Settings used when nothing else is configured (the embedded default)."""
 
-    SECRET_KEY = "dev-only-change-me"
+    #: Signs session cookies; also derives ENCRYPTION_KEY when that is unset. No default: outside
+    #: debug and testing the app refuses to start without a real one (see :func:`check_secrets`).
+    SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     REDIS_URL: str | None = None  # None: jobs run in-process
@@ -24,6 +40,15 @@ class Defaults:
     #: Sign-in: wrong passwords in a row before the account is locked, and for how long.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
+    #: Per client address: failed sign-ins, and requests with an unknown API token, allowed before
+    #: answering 429 ("10 per minute", as in Flask-Limiter; ";" between limits; empty: no limit).
+    LOGIN_FAILURE_LIMIT = "10 per minute;50 per hour"
+    API_TOKEN_FAILURE_LIMIT = "20 per minute;100 per hour"
+    #: Where those counts are kept; unset: REDIS_URL when set (every process agrees), else memory.
+    RATELIMIT_STORAGE_URI: str | None = None
+    #: Reverse proxies in front of Mizan whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    #: Behind one proxy set 1, or every client shares the proxy's address in the limits above.
+    PROXY_HOPS = 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Send the session cookie over HTTPS only; turned on when PUBLIC_URL is https.
@@ -52,6 +77,7 @@ ENVIRONMENT_KEYS = {
     "ENCRYPTION_KEY": "ENCRYPTION_KEY",
     "PUBLIC_URL": "PUBLIC_URL",
     "MIZAN_JOB_QUEUE": "JOB_QUEUE",
+    "MIZAN_PROXY_HOPS": "PROXY_HOPS",
 }
 
 
@@ -59,7 +85,8 @@ def apply_environment(cfg: dict[str, Any]) -> None:
     """Copy the documented environment variables into the config.
 
     ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ENCRYPTION_KEY`` and ``PUBLIC_URL`` set the
-    keys of :data:`ENVIRONMENT_KEYS`; ``MIZAN_JOB_QUEUE`` sets ``JOB_QUEUE`` (the rq queue name);
+    keys of :data:`ENVIRONMENT_KEYS`; ``MIZAN_JOB_QUEUE`` sets ``JOB_QUEUE`` (the rq queue name),
+    ``MIZAN_PROXY_HOPS`` sets ``PROXY_HOPS`` (trusted reverse proxies);
     ``MIZAN_EXTRA_PLUGINS`` sets ``EXTRA_PLUGINS`` from comma-separated "module:attribute"
     references (e.g. ``core.testing.dummy:DummyPlugin`` for a worker or server that must load
     the dummy plugin a test or benchmark enabled). Unset or empty variables change nothing.
@@ -91,6 +118,10 @@ def finalise(cfg: dict[str, Any], instance_path: str) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     if str(cfg.get("PUBLIC_URL", "")).startswith("https://"):
         cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
+    try:
+        cfg["PROXY_HOPS"] = int(cfg.get("PROXY_HOPS") or 0)
+    except ValueError:
+        raise ConfigurationError("MIZAN_PROXY_HOPS / PROXY_HOPS must be a whole number of proxies.") from None
     options = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
         connect_args = dict(options.get("connect_args", {}))
@@ -100,6 +131,54 @@ def finalise(cfg: dict[str, Any], instance_path: str) -> None:
     else:
         options.setdefault("pool_pre_ping", True)
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def secret_key_problem(key: str | bytes | None) -> str | None:
+    """Why ``key`` cannot protect sessions and credentials, or None when it can."""
+    if not key:
+        return "SECRET_KEY is not set"
+    text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+    if text.strip().lower() in KNOWN_WEAK_SECRETS:
+        return "SECRET_KEY is a publicly known value"
+    if len(text) < MIN_SECRET_KEY_LENGTH or len(set(text)) < 8:
+        return f"SECRET_KEY is too weak (it needs at least {MIN_SECRET_KEY_LENGTH} random characters)"
+    return None
+
+
+def check_secrets(cfg: dict[str, Any], instance_path: str) -> None:
+    """Refuse to run with a missing or weak ``SECRET_KEY`` or an invalid ``ENCRYPTION_KEY``.
+
+    Anyone who knows the secret can forge a signed-in admin's session cookie and decrypt every
+    store credential, so outside ``TESTING`` and ``DEBUG`` a real one is required. Under
+    ``DEBUG`` a missing key is generated once into ``instance/mizan.cfg`` (as ``make run`` does)
+    and kept across restarts; under ``TESTING`` a missing key is random for the process.
+    """
+    problem = secret_key_problem(cfg.get("SECRET_KEY"))
+    if problem:
+        if not (cfg.get("TESTING") or cfg.get("DEBUG")):
+            cfg_file = os.path.join(instance_path, "mizan.cfg")
+            raise ConfigurationError(
+                f"{problem}. Mizan will not start without a real secret: it signs the session "
+                "cookies and derives the key that encrypts store credentials. Set the SECRET_KEY "
+                f'environment variable, or put SECRET_KEY = "..." in {cfg_file}, to a value made by: '
+                f"{MAKE_SECRET}  (`make run` writes one for the demo)."
+            )
+        if not cfg.get("SECRET_KEY"):
+            # Imported here, not at the top: `python -m core.instance_secret` runs that module.
+            from core.instance_secret import ensure_secret_key
+
+            cfg["SECRET_KEY"] = (
+                secrets.token_hex(32) if cfg.get("TESTING") else ensure_secret_key(instance_path)
+            )
+    encryption_key = cfg.get("ENCRYPTION_KEY")
+    if encryption_key:
+        try:
+            Fernet(encryption_key)
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                "ENCRYPTION_KEY is not a Fernet key (32 url-safe base64-encoded bytes). Make one "
+                f"with: {MAKE_FERNET_KEY}  or leave it unset to derive it from SECRET_KEY."
+            ) from None
 
 
 def migrations_directory() -> str:

@@ -7,6 +7,7 @@ the Alembic migrations, so every test run also proves the migrations.
 from __future__ import annotations
 
 import os
+import secrets
 from decimal import Decimal
 
 import psycopg
@@ -54,11 +55,16 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "test-secret",
+            # A real key: worker processes started by tests run without TESTING and refuse weak ones.
+            "SECRET_KEY": secrets.token_hex(32),
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(instance),
             "REDIS_URL": None,  # jobs in-process; the job tests build their own app on Redis
             "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin",),
+            # Per-address failure limits off: tests sign in from one address all session long;
+            # tests/web/test_security_rate_limits.py turns them on.
+            "LOGIN_FAILURE_LIMIT": "",
+            "API_TOKEN_FAILURE_LIMIT": "",
         }
     )
     with app.app_context():

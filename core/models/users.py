@@ -26,6 +26,9 @@ class User(Timestamped, db.Model):
     #: Failed sign-ins in a row; at the configured limit the account is locked for a while.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Part of every session's user id: raised at sign-out and password change, it ends the
+    #: sessions (and copies of their cookies) issued before.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login's user protocol.
     @property
@@ -41,7 +44,8 @@ class User(Timestamped, db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session keeps: ``"<id>:<session version>"`` (see ``core.web`` ``load_user``)."""
+        return f"{self.id}:{self.session_version}"
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

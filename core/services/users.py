@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.extensions import db
 from core.models import ROLES, ApiToken, User
-from core.services.errors import Conflict, Invalid
+from core.services.errors import Conflict, Invalid, NotFound
 from core.services.transaction import atomic
 
 TOKEN_PREFIX = "mzn_"
@@ -34,6 +37,31 @@ def create_user(username: str, password: str, role: str = "viewer", email: str |
             db.session.flush()
     except IntegrityError:
         raise Conflict(f"The username {username} is taken.", {"username": ["already taken"]}) from None
+    return user
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of the user (sign-out, password change): their stored id no longer matches."""
+    with atomic():
+        db.session.execute(
+            update(User).where(User.id == user_id)
+            .values(session_version=User.session_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def set_password(username: str, password: str) -> User:
+    """Give the user a new password, unlock the account and end the sessions signed in with the old one."""
+    if len(password) < 8:
+        raise Invalid("The password needs at least 8 characters.", {"password": ["at least 8 characters"]})
+    with atomic():
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"No user named {username}.")
+        user.password_hash = generate_password_hash(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.session_version = User.session_version + 1
     return user
 
 
@@ -73,24 +101,53 @@ def sign_in(username: str, password: str, max_failures: int, lock_minutes: int) 
     """The user when the password is right and the account is neither inactive nor locked.
 
     Each wrong password counts; at ``max_failures`` in a row the account is locked for
-    ``lock_minutes`` (the count is kept in the database, so every web process agrees).
+    ``lock_minutes``. The count is kept in the database and increased by one ``UPDATE`` (never
+    read, add, write), so parallel attempts in any number of processes each count. Every
+    attempt checks one password hash, an unknown username a dummy one, so the time taken does
+    not tell which usernames exist.
     """
-    from datetime import UTC, datetime, timedelta
-
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_dummy_hash(generate_password_hash), password)
+        return None
+    user_id, right, active = user.id, check_password(user, password), user.active
     now = datetime.now(UTC)
+    if not active:
+        return None
+    if not right:
+        _count_failure(user_id, now, max_failures, lock_minutes)
+        return None
     with atomic():
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.active:
-            return None
-        locked = user.locked_until
-        if locked is not None and (locked if locked.tzinfo else locked.replace(tzinfo=UTC)) > now:
-            return None
-        if not check_password(user, password):
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = now + timedelta(minutes=lock_minutes)
-                user.failed_logins = 0
-            return None
-        user.failed_logins = 0
-        user.locked_until = None
-    return user
+        cleared = db.session.execute(
+            update(User).where(User.id == user_id, _not_locked(now))
+            .values(failed_logins=0, locked_until=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return user if cleared else None
+
+
+def _not_locked(now: datetime) -> ColumnElement[bool]:
+    return or_(User.locked_until.is_(None), User.locked_until <= now)
+
+
+def _count_failure(user_id: int, now: datetime, max_failures: int, lock_minutes: int) -> None:
+    """One more failure for an unlocked account, locking it (and starting over) at the limit."""
+    with atomic():
+        failures = db.session.execute(
+            update(User).where(User.id == user_id, _not_locked(now))
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if failures is not None and failures >= max_failures:  # the row stays locked until commit
+            db.session.execute(
+                update(User).where(User.id == user_id)
+                .values(failed_logins=0, locked_until=now + timedelta(minutes=lock_minutes))
+                .execution_options(synchronize_session=False)
+            )
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(make_hash: Callable[[str], str]) -> str:
+    """A hash made the way passwords are hashed now, to check unknown usernames against."""
+    return make_hash(secrets.token_urlsafe(16))

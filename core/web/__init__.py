@@ -25,9 +25,15 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        """The active user whose id and session version the session holds (see ``User.get_id``)."""
+        user_id, _, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None  # e.g. a session from before session versions: sign in again
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
 
     csrf.init_app(app)
     csrf.exempt(api_blueprint)  # bearer tokens, no cookies

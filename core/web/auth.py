@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -23,7 +25,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core.services.users import sign_in
+from core import ratelimit
+from core.services.users import end_sessions, sign_in
+from core.web.redirects import safe_next
 
 blueprint = Blueprint("auth", __name__)
 
@@ -58,7 +62,14 @@ def can(role: str) -> bool:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
+    """Sign in; too many failures from one address answer 429 for a while, whatever is sent."""
     form = LoginForm()
+    if request.method == "POST":
+        wait = ratelimit.retry_after("login")
+        if wait is not None:
+            flash(_("Too many failed sign-ins from your address. Try again in %(time)s.",
+                    time=format_timedelta(timedelta(seconds=wait), threshold=1)), "error")
+            return render_template("auth/login.html", form=form), 429
     if form.validate_on_submit():
         user = sign_in(
             form.username.data, form.password.data,
@@ -66,8 +77,8 @@ def login():  # noqa: ANN201
         )
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.index"))
+            return redirect(safe_next(request.args.get("next"), url_for("dashboard.index")))
+        ratelimit.count_failure("login")
         form.password.errors.append(
             _("Wrong username or password, or the account is locked after too many attempts.")
         )
@@ -78,6 +89,7 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     session["locale"] = current_user.locale  # the login page stays in the user's language
+    end_sessions(current_user.id)  # a copy of this session's cookie stops working too
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

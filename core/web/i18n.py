@@ -14,6 +14,7 @@ from werkzeug.routing import RequestRedirect
 
 from core.extensions import db
 from core.services.transaction import atomic
+from core.web.redirects import safe_next
 
 blueprint = Blueprint("i18n", __name__)
 
@@ -39,19 +40,18 @@ def switch_language(code: str):  # noqa: ANN201
             with atomic():
                 user = db.session.merge(current_user._get_current_object())
                 user.locale = code
-    return redirect(return_address(request.form.get("next") or request.referrer or ""))
+    home = url_for("dashboard.index")
+    target = request.form.get("next")
+    if not target and request.referrer and request.referrer.startswith(request.host_url):
+        target = "/" + request.referrer[len(request.host_url):]
+    return redirect(return_address(safe_next(target, home)))
 
 
 def return_address(target: str) -> str:
-    """``target`` when it is a page of this site that answers GET; else the nearest page above it
-    that does (a form's POST-only address → its page), else the dashboard. Never another site."""
+    """``target`` (a same-site path) when it answers GET; else the nearest page above it that does
+    (a form's POST-only address → its page), else the dashboard."""
     parts = urlsplit(target)
-    if (parts.scheme or parts.netloc) and (parts.scheme not in ("http", "https") or parts.netloc != request.host):
-        return url_for("dashboard.index")
-    path = parts.path
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return url_for("dashboard.index")
-    query = parts.query
+    path, query = parts.path, parts.query
     while path not in ("", "/"):
         if _answers_get(path):
             return path + ("?" + query if query else "")

@@ -20,6 +20,7 @@ from core.models.sync import LOG_STATUSES
 from core.services.errors import ServiceError
 from core.web.auth import role_required
 from core.web.pages import paginate
+from core.web.redirects import safe_next
 
 blueprint = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -128,8 +129,7 @@ def _store_names() -> dict[int, str]:
 
 
 def _safe_next(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next(request.form.get("next"), default)
 
 
 # -- the sync log (V1) -----------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def sign_in(app, monkeypatch) -> Callable[[str], WebClient]:
                 db.session.remove()
             client = app.test_client()
             with client.session_transaction() as session:
-                session["_user_id"] = str(user_id)
+                session["_user_id"] = f"{user_id}:0"  # a new user's session version (User.get_id)
                 session["_fresh"] = True
             made[role] = WebClient(client, role)
         return made[role]

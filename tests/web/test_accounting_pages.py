@@ -47,7 +47,7 @@ def test_chart_of_accounts_is_a_tree_with_balances(web, sale):
     assert "54.14" in row_of(page, 'data-code="1101"')
     assert "83.50" in row_of(page, 'data-code="1120"')  # inventory: 95.00 in - 19.00 sold + 7.50 back
     assert "137.64" in row_of(page, 'data-code="11"')
-    assert "--depth: 2" in row_of(page, 'data-code="1101"')
+    assert 'data-depth="2"' in row_of(page, 'data-code="1101"')  # indented by mizan.css, no inline style (CSP)
     assert 'class="num"' in row_of(page, 'data-code="1101"')
 
 

@@ -153,7 +153,7 @@ def test_activation_asks_for_the_key_when_this_session_does_not_have_it(app, mas
         db.session.remove()
     other = app.test_client()
     with other.session_transaction() as session:
-        session["_user_id"] = str(other_id)
+        session["_user_id"] = f"{other_id}:0"  # a new user's session version (User.get_id)
     other = WebClient(other, "admin")
     page = other.text(f"/stores/{store_id}")
     assert 'name="key"' in page
