@@ -36,6 +36,8 @@ class Defaults:
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
+    #: Most lines one document (invoice, return, inbound requisition, journal entry) may have in the API.
+    API_MAX_DOCUMENT_LINES = 500
     JSON_SORT_KEYS = False
 
 

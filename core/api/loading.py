@@ -20,7 +20,36 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise ApiError(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    refused = {name: [NUL_MESSAGE] for name in nul_fields(data)}
+    if refused:
+        raise ApiError(422, "The request body is not valid.", refused)
     return data
+
+
+NUL_MESSAGE = "must not contain NUL characters"
+
+
+def nul_fields(value: Any, prefix: str = "") -> list[str]:
+    """The dotted names (``lines.0.memo``) of the strings and keys in ``value`` that hold a NUL character.
+
+    PostgreSQL text cannot store NUL, so such values are refused field by field instead of failing
+    in the database.
+    """
+    if isinstance(value, str):
+        return [prefix or "_schema"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = [(f"{prefix}.{key}" if prefix else str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{prefix}.{index}" if prefix else str(index), item) for index, item in enumerate(value)]
+    else:
+        return []
+    found: list[str] = []
+    for name, item in items:
+        if "\x00" in name:
+            found.append(name.replace("\x00", "\\u0000"))
+        else:
+            found.extend(nul_fields(item, name))
+    return found
 
 
 def load_body(schema: Schema, optional: bool = False) -> Any:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1
 #: URL converter for row ids: larger numbers are unknown URLs (404), not database errors.
@@ -77,3 +78,44 @@ def text(max_length: int, *, required: bool = False, **kwargs: Any) -> fields.St
 def query_id() -> fields.Integer:
     """An optional row id filter in a query string."""
     return fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class ConfiguredMaxItems(validate.Validator):
+    """At most ``app.config[key]`` items; apispec reads ``max`` and documents it as maxItems."""
+
+    min = None
+    equal = None
+
+    def __init__(self, key: str, noun: str) -> None:
+        self.key = key
+        self.noun = noun
+
+    @property
+    def max(self) -> int:
+        return int(current_app.config[self.key])
+
+    def __call__(self, value: Any) -> Any:
+        if len(value) > self.max:
+            raise ValidationError(f"at most {self.max} {self.noun}")
+        return value
+
+
+class CappedList(fields.List):
+    """A list whose item cap is checked before its items are read, so a huge list costs nothing."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if isinstance(value, list | tuple):
+            for check in self.validators:
+                if isinstance(check, ConfiguredMaxItems):
+                    check(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def document_lines(line: type[Schema], *, minimum: int = 1, **kwargs: Any) -> fields.List:
+    """A document's lines: ``minimum`` to ``API_MAX_DOCUMENT_LINES`` of them."""
+    checks: list[validate.Validator] = [ConfiguredMaxItems("API_MAX_DOCUMENT_LINES", "lines")]
+    if minimum:
+        noun = "line" if minimum == 1 else "lines"
+        words = {1: "one", 2: "two"}
+        checks.insert(0, validate.Length(min=minimum, error=f"at least {words.get(minimum, minimum)} {noun}"))
+    return CappedList(fields.Nested(line), validate=checks, **kwargs)

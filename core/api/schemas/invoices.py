@@ -8,7 +8,15 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, money, quantity, query_id, row_id, text
+from core.api.schemas.fields import (
+    amount_out,
+    document_lines,
+    money,
+    quantity,
+    query_id,
+    row_id,
+    text,
+)
 from core.services.invoices import InvoiceDraft, InvoiceLineDraft
 
 ZERO = Decimal("0.00")
@@ -37,11 +45,7 @@ class InvoiceCreateSchema(Schema):
     memo = text(500, load_default=None, allow_none=True)
     reference = text(100, load_default=None, allow_none=True)
     external_key = text(200, load_default=None, allow_none=True, metadata={"description": "Idempotency key: a second post answers 409."})
-    lines = fields.List(
-        fields.Nested(InvoiceLineCreateSchema),
-        required=True,
-        validate=validate.Length(min=1, error="at least one line"),
-    )
+    lines = document_lines(InvoiceLineCreateSchema, required=True)
 
     @post_load
     def make_draft(self, data: dict[str, Any], **_: Any) -> InvoiceDraft:

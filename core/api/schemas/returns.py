@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, quantity, query_id, row_id, text
+from core.api.schemas.fields import amount_out, document_lines, quantity, query_id, row_id, text
 from core.services.returns import ReturnDraft, ReturnLineDraft
 
 
@@ -19,7 +19,7 @@ class ReturnLineCreateSchema(Schema):
 
 class ReturnCreateSchema(Schema):
     invoice_id = row_id(required=True)
-    lines = fields.List(fields.Nested(ReturnLineCreateSchema), load_default=list)
+    lines = document_lines(ReturnLineCreateSchema, minimum=0, load_default=list)
     include_shipping = fields.Boolean(load_default=False)
     date = fields.Date(load_default=date.today)
     refund = fields.Boolean(
