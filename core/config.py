@@ -38,6 +38,8 @@ class Defaults:
     API_MAX_PAGE_SIZE = 500
     #: Most lines one document (invoice, return, inbound requisition, journal entry) may have in the API.
     API_MAX_DOCUMENT_LINES = 500
+    #: Largest API request body; larger ones answer 413.
+    API_MAX_BODY_BYTES = 2 * 1024 * 1024
     JSON_SORT_KEYS = False
 
 

@@ -63,3 +63,27 @@ def test_a_crash_answers_json_500_without_details(app, api, monkeypatch):
     body = response.get_data(as_text=True)
     assert "hunter2" not in body and "Traceback" not in body and "RuntimeError" not in body
     assert error["fields"] == {}
+
+
+def test_decimals_must_be_decimal_strings(api, count_rows):
+    from core.models import Product
+
+    for price in (12.5, 12, "1e3", "1E+2", " 12", "١٢", "12.", "NaN"):
+        error = assert_error(api.post("/products", {"code": "X", "name": "X", "sale_price": price}), 422, "invalid")
+        assert list(error["fields"]) == ["sale_price"], price
+    assert count_rows(Product) == 0
+    assert api.post("/products", {"code": "X", "name": "X", "sale_price": "-0.50"}).status_code == 422
+    assert api.post("/products", {"code": "X", "name": "X", "sale_price": "12.50"}).status_code == 201
+
+
+def test_booleans_must_be_json_booleans(api, count_rows):
+    from core.models import Account
+
+    for flag in (0, 1, "true", "yes", None):
+        body = {"code": "9999", "name_en": "X", "name_ar": "X", "type": "asset", "is_group": flag}
+        error = assert_error(api.post("/accounts", body), 422, "invalid")
+        assert list(error["fields"]) == ["is_group"], flag
+    before = count_rows(Account)
+    assert api.post("/accounts", {"code": "9999", "name_en": "X", "name_ar": "X", "type": "asset",
+                                  "is_group": True}).status_code == 201
+    assert count_rows(Account) == before + 1

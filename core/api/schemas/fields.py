@@ -1,6 +1,7 @@
 """Field helpers: ids, money, quantities and rates as exact decimal strings."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,32 @@ MAX_AMOUNT = Decimal("1000000000000")
 
 #: How decimals appear in the OpenAPI document: strings, never floats.
 DECIMAL_STRING = {"type": "string", "format": "decimal", "example": "120.00"}
+#: The digits a decimal string may hold (ASCII only, no exponent), as documented.
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+class DecimalString(fields.Decimal):
+    """A decimal sent as a JSON string such as ``"120.00"``: never a float, never an exponent."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
+        if not isinstance(value, str):
+            raise ValidationError('must be a string such as "120.00"')
+        if not re.fullmatch(DECIMAL_PATTERN[1:-1], value):
+            raise ValidationError('must be a decimal number such as "120.00"')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only (not 1, "yes" or "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+def boolean(**kwargs: Any) -> fields.Boolean:
+    return StrictBoolean(**kwargs)
 
 
 def max_places(places: int) -> validate.Validator:
@@ -45,7 +72,7 @@ def decimal(
         max_places(places),
     ]
     metadata = {**DECIMAL_STRING, **kwargs.pop("metadata", {})}
-    return fields.Decimal(as_string=True, validate=checks, metadata=metadata, **kwargs)
+    return DecimalString(as_string=True, validate=checks, metadata=metadata, **kwargs)
 
 
 def money(**kwargs: Any) -> fields.Decimal:

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, post_load, validate
 from core.api.schemas.common import PageQuery
 from core.api.schemas.fields import (
     amount_out,
+    boolean,
     document_lines,
     money,
     quantity,
@@ -36,7 +37,7 @@ class InvoiceCreateSchema(Schema):
     warehouse_id = row_id(required=True)
     date = fields.Date(load_default=date.today)
     status = fields.String(load_default="approved", validate=validate.OneOf(("approved", "paid")))
-    prices_include_vat = fields.Boolean(load_default=False)
+    prices_include_vat = boolean(load_default=False)
     order_discount = money(load_default=ZERO)
     shipping = money(load_default=ZERO)
     payment_account_id = row_id(
