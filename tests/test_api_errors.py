@@ -87,3 +87,14 @@ def test_booleans_must_be_json_booleans(api, count_rows):
     assert api.post("/accounts", {"code": "9999", "name_en": "X", "name_ar": "X", "type": "asset",
                                   "is_group": True}).status_code == 201
     assert count_rows(Account) == before + 1
+
+
+def test_a_body_nested_too_deeply_gets_400_not_500(api, count_rows):
+    from core.models import Client
+
+    for depth in (33, 900, 50_000):
+        body = '{"a": ' * depth + "1" + "}" * depth
+        error = assert_error(api.post("/clients", data=body, content_type="application/json"), 400, "bad_request")
+        assert "nested" in error["message"], depth
+    assert count_rows(Client) == 0
+    assert api.post("/clients", data='{"name": "x", "phone": null}', content_type="application/json").status_code == 201

@@ -15,12 +15,20 @@ def limit_body_size() -> None:
 
 
 def json_object(optional: bool = False) -> dict[str, Any]:
-    """The request body as a JSON object; 400 when it is missing, malformed or not an object."""
+    """The request body as a JSON object; 400 when it is missing, malformed, too deep or not an object.
+
+    A NUL character in any string or key answers 422 naming the field: PostgreSQL text cannot hold it.
+    """
     if not request.get_data(cache=True):
         if optional:
             return {}
         raise ApiError(400, "A JSON object is required as the request body.")
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:
+        data = TOO_DEEP
+    if data is TOO_DEEP or (data is not None and nesting_depth(data) > MAX_DEPTH):
+        raise ApiError(400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
     if data is None:
         raise ApiError(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):
@@ -31,15 +39,27 @@ def json_object(optional: bool = False) -> dict[str, Any]:
     return data
 
 
+TOO_DEEP = object()
+#: Deepest nesting of objects and arrays a request body may have.
+MAX_DEPTH = 32
 NUL_MESSAGE = "must not contain NUL characters"
 
 
-def nul_fields(value: Any, prefix: str = "") -> list[str]:
-    """The dotted names (``lines.0.memo``) of the strings and keys in ``value`` that hold a NUL character.
+def nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
-    PostgreSQL text cannot store NUL, so such values are refused field by field instead of failing
-    in the database.
-    """
+
+def nul_fields(value: Any, prefix: str = "") -> list[str]:
+    """The dotted names (``lines.0.memo``) of the strings and keys in ``value`` that hold a NUL character."""
     if isinstance(value, str):
         return [prefix or "_schema"] if "\x00" in value else []
     if isinstance(value, dict):
