@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
+    from core.requestguard import refuse_nul
+
+    app.before_request(refuse_nul)  # first: no NUL character reaches a view or the database
+
     from core import headers, jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands

@@ -63,3 +63,38 @@ def test_a_crash_answers_json_500_without_details(app, api, monkeypatch):
     body = response.get_data(as_text=True)
     assert "hunter2" not in body and "Traceback" not in body and "RuntimeError" not in body
     assert error["fields"] == {}
+
+
+def test_decimals_must_be_decimal_strings(api, count_rows):
+    from core.models import Product
+
+    for price in (12.5, 12, "1e3", "1E+2", " 12", "١٢", "12.", "NaN"):
+        error = assert_error(api.post("/products", {"code": "X", "name": "X", "sale_price": price}), 422, "invalid")
+        assert list(error["fields"]) == ["sale_price"], price
+    assert count_rows(Product) == 0
+    assert api.post("/products", {"code": "X", "name": "X", "sale_price": "-0.50"}).status_code == 422
+    assert api.post("/products", {"code": "X", "name": "X", "sale_price": "12.50"}).status_code == 201
+
+
+def test_booleans_must_be_json_booleans(api, count_rows):
+    from core.models import Account
+
+    for flag in (0, 1, "true", "yes", None):
+        body = {"code": "9999", "name_en": "X", "name_ar": "X", "type": "asset", "is_group": flag}
+        error = assert_error(api.post("/accounts", body), 422, "invalid")
+        assert list(error["fields"]) == ["is_group"], flag
+    before = count_rows(Account)
+    assert api.post("/accounts", {"code": "9999", "name_en": "X", "name_ar": "X", "type": "asset",
+                                  "is_group": True}).status_code == 201
+    assert count_rows(Account) == before + 1
+
+
+def test_a_body_nested_too_deeply_gets_400_not_500(api, count_rows):
+    from core.models import Client
+
+    for depth in (33, 900, 50_000):
+        body = '{"a": ' * depth + "1" + "}" * depth
+        error = assert_error(api.post("/clients", data=body, content_type="application/json"), 400, "bad_request")
+        assert "nested" in error["message"], depth
+    assert count_rows(Client) == 0
+    assert api.post("/clients", data='{"name": "x", "phone": null}', content_type="application/json").status_code == 201

@@ -62,7 +62,7 @@ INVALID_PRODUCTS = {
     "empty code": ({"code": "", "name": "Empty code"}, {"code"}),
     "negative price": ({"code": "X", "name": "X", "sale_price": "-1"}, {"sale_price"}),
     "too many places": ({"code": "X", "name": "X", "sale_price": "1.234"}, {"sale_price"}),
-    "not a boolean": ({"code": "X", "name": "X", "sale_price": 12.5, "stock_tracked": "perhaps"}, {"stock_tracked"}),
+    "not a boolean": ({"code": "X", "name": "X", "sale_price": "12.5", "stock_tracked": "perhaps"}, {"stock_tracked"}),
     "unknown category": ({"code": "X", "name": "X", "category_id": 999999999}, {"category_id"}),
     "id as string": ({"code": "X", "name": "X", "category_id": "1"}, {"category_id"}),
 }

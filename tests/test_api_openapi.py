@@ -32,3 +32,17 @@ def test_list_responses_describe_the_page_envelope(client):
     assert set(doc["components"]["schemas"][page]["properties"]) == {"items", "page", "per_page", "total", "pages"}
     params = {p["name"] for p in doc["paths"]["/api/v1/products"]["get"]["parameters"]}
     assert {"page", "per_page", "q"} <= params
+
+
+def test_every_error_status_the_api_answers_is_documented(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    create = spec["paths"]["/api/v1/invoices"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "405", "409", "413", "422", "429"} <= set(create)
+    assert {"400", "405"} <= set(spec["paths"]["/api/v1/openapi.json"]["get"]["responses"])
+
+
+def test_partial_updates_document_no_required_fields(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["paths"]["/api/v1/company"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[-1]
+    assert "required" not in spec["components"]["schemas"][name]

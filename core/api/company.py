@@ -7,7 +7,7 @@ from flask import Blueprint
 
 from core.api.loading import load_body
 from core.api.operations import operation
-from core.api.schemas.company import CompanySchema
+from core.api.schemas.company import CompanyChangesSchema, CompanySchema
 from core.services.company import company_settings
 from core.services.transaction import atomic
 
@@ -22,12 +22,12 @@ def get_company() -> dict[str, Any]:
 @operation(
     "Change company settings (admin)",
     TAG,
-    body=CompanySchema,
+    body=CompanyChangesSchema,
     response=CompanySchema,
     description="Send any of name, vat_number, base_currency, vat_rate; the others stay.",
 )
 def update_company() -> dict[str, Any]:
-    changes = load_body(CompanySchema(partial=True))
+    changes = load_body(CompanyChangesSchema())
     with atomic():
         settings = company_settings()
         for name, value in changes.items():

@@ -3,24 +3,78 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from core.api.errors import ApiError
 
 
+def limit_body_size() -> None:
+    """Run before each API view: bodies over ``API_MAX_BODY_BYTES`` answer 413 when read."""
+    request.max_content_length = int(current_app.config["API_MAX_BODY_BYTES"])
+
+
 def json_object(optional: bool = False) -> dict[str, Any]:
-    """The request body as a JSON object; 400 when it is missing, malformed or not an object."""
+    """The request body as a JSON object; 400 when it is missing, malformed, too deep or not an object.
+
+    A NUL character in any string or key answers 422 naming the field: PostgreSQL text cannot hold it.
+    """
     if not request.get_data(cache=True):
         if optional:
             return {}
         raise ApiError(400, "A JSON object is required as the request body.")
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:
+        data = TOO_DEEP
+    if data is TOO_DEEP or (data is not None and nesting_depth(data) > MAX_DEPTH):
+        raise ApiError(400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
     if data is None:
         raise ApiError(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    refused = {name: [NUL_MESSAGE] for name in nul_fields(data)}
+    if refused:
+        raise ApiError(422, "The request body is not valid.", refused)
     return data
+
+
+TOO_DEEP = object()
+#: Deepest nesting of objects and arrays a request body may have.
+MAX_DEPTH = 32
+NUL_MESSAGE = "must not contain NUL characters"
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def nul_fields(value: Any, prefix: str = "") -> list[str]:
+    """The dotted names (``lines.0.memo``) of the strings and keys in ``value`` that hold a NUL character."""
+    if isinstance(value, str):
+        return [prefix or "_schema"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = [(f"{prefix}.{key}" if prefix else str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{prefix}.{index}" if prefix else str(index), item) for index, item in enumerate(value)]
+    else:
+        return []
+    found: list[str] = []
+    for name, item in items:
+        if "\x00" in name:
+            found.append(name.replace("\x00", "\\u0000"))
+        else:
+            found.extend(nul_fields(item, name))
+    return found
 
 
 def load_body(schema: Schema, optional: bool = False) -> Any:

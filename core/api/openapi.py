@@ -13,16 +13,22 @@ from werkzeug.routing import Rule
 from core.api.errors import API_PREFIX
 from core.api.operations import Operation, operation, operation_of, required_role
 from core.api.schemas.common import ErrorSchema, page_schema
+from core.api.schemas.fields import DECIMAL_PATTERN
 
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 ERROR_STATUSES = {
-    "400": "Malformed JSON or query parameters",
+    "400": "Malformed JSON or query parameters, or NUL characters in the URL",
     "401": "Missing, unknown or revoked token",
     "403": "Role too low",
     "404": "Unknown resource",
+    "405": "Method not allowed on this path (see the Allow header)",
     "409": "Conflict: duplicate, not enough stock, already posted",
+    "413": "Request body too large",
     "422": "Invalid fields",
+    "429": "Too many requests: wait before trying again",
 }
+#: What a public operation (no token) may answer besides its success.
+PUBLIC_ERROR_STATUSES = ("400", "405")
 DESCRIPTION = (
     "Mizan's accounting and inventory core. Send `Authorization: Bearer <token>`. Roles: viewer "
     "reads, accountant also posts documents and master data, admin also changes company settings. "
@@ -42,7 +48,7 @@ def decimal_as_string(_converter: Any, field: fields.Field, ret: dict[str, Any])
         bounds = [f"{name} {ret.pop(key)}" for key, name in (("minimum", "min"), ("maximum", "max")) if key in ret]
         if ret.pop("exclusiveMinimum", False):
             bounds[0] = bounds[0].replace("min", "greater than", 1)
-        ret["pattern"] = r"^-?\d+(\.\d+)?$"
+        ret["pattern"] = DECIMAL_PATTERN
         if bounds:
             ret["description"] = " ".join(filter(None, [ret.get("description"), f"({', '.join(bounds)})"]))
     return ret
@@ -95,8 +101,8 @@ def _operation(rule: Rule, method: str, op: Operation) -> dict[str, Any]:
     if op.status in (201, 202):
         response["headers"] = {"Location": {"schema": {"type": "string"}, "description": "URL of the new resource"}}
     responses: dict[str, Any] = {str(op.status): response}
-    if not op.public:
-        for status, text in ERROR_STATUSES.items():
+    for status, text in ERROR_STATUSES.items():
+        if not op.public or status in PUBLIC_ERROR_STATUSES:
             responses[status] = {"description": text, "content": {"application/json": {"schema": "Error"}}}
     described: dict[str, Any] = {
         "operationId": rule.endpoint.removeprefix("api."),

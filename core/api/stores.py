@@ -107,7 +107,7 @@ def set_credentials(store_id: int) -> dict[str, Any]:
     "warehouse or branch ids answer 422.",
 )
 def update_settings(store_id: int) -> dict[str, Any]:
-    connections.update_settings(store_id, json_object())
+    connections.update_settings(store_id, load_body(StoreSettingsBodySchema()))
     return _store(store_id)
 
 

@@ -196,6 +196,7 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
 
     store = get_store(store_id)
     plugin = _platform(store.platform)
+    _check_credentials_set(store)
     registry().install(store.platform)  # default accounts, once
     api = store_api(store)
     try:
@@ -237,6 +238,22 @@ def _ref_from_store(api: StoreAPI) -> str | None:
     ask = getattr(api, "store_ref", None)
     ref = ask() if callable(ask) else None
     return str(ref) if ref not in (None, "") else None
+
+
+def _check_credentials_set(store: StoreConnection) -> None:
+    """409 naming the missing fields when the stored credentials do not satisfy the platform's schema."""
+    schema = registry().hook.settings_schema(platform=store.platform)
+    try:
+        stored = credentials(store)
+    except ValueError:  # encrypted with another server key
+        raise Conflict(
+            "The stored credentials cannot be read with this server's key; set them again before activating."
+        ) from None
+    try:
+        schema().load(stored)
+    except ValidationError as error:
+        fields = {f"credentials.{name}": messages for name, messages in error.normalized_messages().items()}
+        raise Conflict("Set the store's credentials before activating it.", fields) from None
 
 
 def authorize(store: StoreConnection, values: dict[str, Any]) -> None:

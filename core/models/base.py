@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.types import UtcDateTime
 
 
 def utcnow() -> datetime:
@@ -15,4 +16,4 @@ def utcnow() -> datetime:
 class Timestamped:
     """Adds ``created_at``."""
 
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
 from core.models.base import utcnow
+from core.models.types import UtcDateTime
 
 DELIVERY_STATUSES = ("received", "processed", "ignored", "needs_attention", "failed")
 
@@ -35,9 +35,9 @@ class WebhookDelivery(db.Model):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     #: The body holds secrets (e.g. tokens), so it is stored Fernet-encrypted (see core.secrets).
     body_encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     event: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

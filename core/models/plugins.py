@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
+from core.models.types import UtcDateTime
 
 
 class PluginRecord(db.Model):
@@ -16,4 +17,4 @@ class PluginRecord(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     installed: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    installed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
 from core.models.base import utcnow
+from core.models.types import UtcDateTime
 
 STATES = ("pending", "booked", "needs_attention", "skipped")
 
@@ -32,7 +33,7 @@ class StoreOrder(db.Model):
     #: The validated order (core data, JSON) kept to re-book once fixed.
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("sales_invoices.id"), unique=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class StoreRefund(db.Model):
@@ -52,4 +53,4 @@ class StoreRefund(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     return_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("return_invoices.id"), unique=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

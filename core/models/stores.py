@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
 from core.models.base import Timestamped
+from core.models.types import UtcDateTime
 
 STORE_STATUSES = ("pending", "active", "disabled")
 LINK_KINDS = ("product", "client", "category")
@@ -45,12 +45,12 @@ class StoreConnection(Timestamped, db.Model):
     #: SHA-256 of the connection key; the key itself is shown once (C1).
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(16))
-    key_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: Credentials as Fernet-encrypted JSON (C6).
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_webhook_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_webhook_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ExternalLink(db.Model):

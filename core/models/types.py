@@ -1,10 +1,11 @@
-"""Exact fixed-point column type: NUMERIC on PostgreSQL, scaled INTEGER on SQLite."""
+"""Column types: exact fixed-point decimals, and timestamps that always read back aware in UTC."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -59,3 +60,32 @@ class Fixed(TypeDecorator[Decimal]):
 Money = Fixed(2)
 Quantity = Fixed(3)
 UnitCost = Fixed(4)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored in UTC and read back aware in UTC on every database.
+
+    SQLite keeps no offset (values come back naive) and PostgreSQL answers in the session's
+    time zone; both are turned into UTC here. A naive value given is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = as_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    @property
+    def python_type(self) -> type:
+        return datetime
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
 from core.models.base import Timestamped
+from core.models.types import UtcDateTime
 
 ROLES = ("admin", "accountant", "viewer")
 
@@ -25,7 +26,7 @@ class User(Timestamped, db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="en")
     #: Failed sign-ins in a row; at the configured limit the account is locked for a while.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: Part of every session's user id: raised at sign-out and password change, it ends the
     #: sessions (and copies of their cookies) issued before.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -60,6 +61,6 @@ class ApiToken(Timestamped, db.Model):
     prefix: Mapped[str] = mapped_column(String(12))
     #: SHA-256 of the token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")

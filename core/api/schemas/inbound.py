@@ -7,7 +7,15 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, quantity, query_id, row_id, text, unit_cost
+from core.api.schemas.fields import (
+    amount_out,
+    document_lines,
+    quantity,
+    query_id,
+    row_id,
+    text,
+    unit_cost,
+)
 from core.models.inbound import REQUISITION_KINDS
 from core.services.inbound import InboundDraft, InboundLineDraft
 
@@ -29,11 +37,7 @@ class InboundCreateSchema(Schema):
     memo = text(500, load_default=None, allow_none=True)
     reference = text(100, load_default=None, allow_none=True)
     external_key = text(200, load_default=None, allow_none=True)
-    lines = fields.List(
-        fields.Nested(InboundLineCreateSchema),
-        required=True,
-        validate=validate.Length(min=1, error="at least one line"),
-    )
+    lines = document_lines(InboundLineCreateSchema, required=True)
 
     @post_load
     def make_draft(self, data: dict[str, Any], **_: Any) -> InboundDraft:

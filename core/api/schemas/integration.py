@@ -6,13 +6,14 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, query_id, text
+from core.api.schemas.fields import amount_out, boolean, query_id, row_id, text
 from core.api.schemas.invoices import PaymentSchema
 from core.models.inbox import DELIVERY_STATUSES
 from core.models.store_documents import STATES
 from core.models.sync import LOG_STATUSES
 
 DIRECTIONS = ("inbound", "outbound")
+MAX_STATUSES = 20
 
 
 # -- plugins -------------------------------------------------------------------------
@@ -84,17 +85,23 @@ class StoreCredentialsSchema(Schema):
 class StoreSettingsBodySchema(Schema):
     """Any of the store settings (C4); the others stay as they are."""
 
-    default_client_id = fields.Integer(allow_none=True, metadata={"description": "Client of guest orders."})
-    warehouse_id = fields.Integer(allow_none=True, metadata={"description": "The store's one warehouse."})
-    branch_id = fields.Integer(allow_none=True)
-    create_financial_invoice = fields.Boolean(metadata={"description": "On: invoices are Paid with a voucher."})
-    update_inventory = fields.Boolean(metadata={"description": "Push ERP quantities to the store."})
-    product_sync = fields.Boolean(metadata={"description": "Push new ERP products to the store."})
-    completed_statuses = fields.List(fields.String(), allow_none=True)
+    default_client_id = row_id(allow_none=True, metadata={"description": "Client of guest orders."})
+    warehouse_id = row_id(allow_none=True, metadata={"description": "The store's one warehouse."})
+    branch_id = row_id(allow_none=True)
+    create_financial_invoice = boolean(metadata={"description": "On: invoices are Paid with a voucher."})
+    update_inventory = boolean(metadata={"description": "Push ERP quantities to the store."})
+    product_sync = boolean(metadata={"description": "Push new ERP products to the store."})
+    completed_statuses = fields.List(
+        text(50, required=True),
+        allow_none=True,
+        validate=validate.Length(max=MAX_STATUSES, error=f"at most {MAX_STATUSES} statuses"),
+        metadata={"description": "The store statuses that book an order; null: the platform's own."},
+    )
 
 
 class ActivateSchema(Schema):
-    key = fields.String(
+    key = text(
+        200,
         load_default=None,
         allow_none=True,
         metadata={"description": "The store's current connection key (needed where the ERP registers webhooks)."},

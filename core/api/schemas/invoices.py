@@ -8,7 +8,16 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, money, quantity, query_id, row_id, text
+from core.api.schemas.fields import (
+    amount_out,
+    boolean,
+    document_lines,
+    money,
+    quantity,
+    query_id,
+    row_id,
+    text,
+)
 from core.services.invoices import InvoiceDraft, InvoiceLineDraft
 
 ZERO = Decimal("0.00")
@@ -28,7 +37,7 @@ class InvoiceCreateSchema(Schema):
     warehouse_id = row_id(required=True)
     date = fields.Date(load_default=date.today)
     status = fields.String(load_default="approved", validate=validate.OneOf(("approved", "paid")))
-    prices_include_vat = fields.Boolean(load_default=False)
+    prices_include_vat = boolean(load_default=False)
     order_discount = money(load_default=ZERO)
     shipping = money(load_default=ZERO)
     payment_account_id = row_id(
@@ -37,11 +46,7 @@ class InvoiceCreateSchema(Schema):
     memo = text(500, load_default=None, allow_none=True)
     reference = text(100, load_default=None, allow_none=True)
     external_key = text(200, load_default=None, allow_none=True, metadata={"description": "Idempotency key: a second post answers 409."})
-    lines = fields.List(
-        fields.Nested(InvoiceLineCreateSchema),
-        required=True,
-        validate=validate.Length(min=1, error="at least one line"),
-    )
+    lines = document_lines(InvoiceLineCreateSchema, required=True)
 
     @post_load
     def make_draft(self, data: dict[str, Any], **_: Any) -> InvoiceDraft:

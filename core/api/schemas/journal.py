@@ -5,10 +5,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, post_load
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, money, row_id, text
+from core.api.schemas.fields import amount_out, document_lines, money, row_id, text
 from core.services.journal import ManualEntryDraft, Posting
 
 ZERO = Decimal("0.00")
@@ -25,11 +25,7 @@ class PostingSchema(Schema):
 class ManualEntryCreateSchema(Schema):
     date = fields.Date(load_default=date.today)
     memo = text(500, load_default=None, allow_none=True)
-    lines = fields.List(
-        fields.Nested(PostingSchema),
-        required=True,
-        validate=validate.Length(min=2, error="at least two lines"),
-    )
+    lines = document_lines(PostingSchema, minimum=2, required=True)
 
     @post_load
     def make_draft(self, data: dict[str, Any], **_: Any) -> ManualEntryDraft:

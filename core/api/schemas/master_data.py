@@ -6,7 +6,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import money, row_id, text
+from core.api.schemas.fields import boolean, money, row_id, text
 from core.models import ACCOUNT_TYPES
 
 
@@ -17,7 +17,7 @@ class AccountSchema(Schema):
     name_ar = text(200, required=True)
     type = fields.String(required=True, validate=validate.OneOf(ACCOUNT_TYPES))
     parent_id = row_id(load_default=None, allow_none=True)
-    is_group = fields.Boolean(load_default=False)
+    is_group = boolean(load_default=False)
     key = text(80, load_default=None, allow_none=True, metadata={"description": "Role name services look the account up by."})
 
 
@@ -46,7 +46,7 @@ class ProductSchema(Schema):
     category_id = row_id(load_default=None, allow_none=True)
     purchase_price = money(load_default=Decimal("0.00"))
     sale_price = money(load_default=Decimal("0.00"))
-    stock_tracked = fields.Boolean(load_default=True)
+    stock_tracked = boolean(load_default=True)
     created_at = fields.DateTime(dump_only=True)
 
 

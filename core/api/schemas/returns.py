@@ -7,22 +7,30 @@ from typing import Any
 from marshmallow import Schema, fields, post_load
 
 from core.api.schemas.common import PageQuery
-from core.api.schemas.fields import amount_out, quantity, query_id, row_id, text
+from core.api.schemas.fields import (
+    amount_out,
+    boolean,
+    document_lines,
+    quantity,
+    query_id,
+    row_id,
+    text,
+)
 from core.services.returns import ReturnDraft, ReturnLineDraft
 
 
 class ReturnLineCreateSchema(Schema):
     invoice_line_id = row_id(required=True)
     quantity = quantity(required=True, positive=True)
-    restock = fields.Boolean(load_default=True, metadata={"description": "False: the goods do not come back to stock."})
+    restock = boolean(load_default=True, metadata={"description": "False: the goods do not come back to stock."})
 
 
 class ReturnCreateSchema(Schema):
     invoice_id = row_id(required=True)
-    lines = fields.List(fields.Nested(ReturnLineCreateSchema), load_default=list)
-    include_shipping = fields.Boolean(load_default=False)
+    lines = document_lines(ReturnLineCreateSchema, minimum=0, load_default=list)
+    include_shipping = boolean(load_default=False)
     date = fields.Date(load_default=date.today)
-    refund = fields.Boolean(
+    refund = boolean(
         load_default=None, allow_none=True, metadata={"description": "Pay the money back; default: when the invoice was paid."}
     )
     refund_account_id = row_id(load_default=None, allow_none=True)
