@@ -25,9 +25,10 @@ NASTY = [
     "///evil.example",
     "evil.example",
     "%2F%2Fevil.example",
-    "/%00/evil.example",
     "\u3000//evil.example",
 ]
+#: A NUL anywhere in the address or the form is refused outright (400) by the request guard.
+WITH_NUL = "/%00/evil.example"
 
 
 @pytest.fixture
@@ -51,6 +52,18 @@ def test_sign_in_never_redirects_off_site(app, owner, target):
     response = _sign_in(app, target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/", target
+
+
+def test_a_next_address_with_a_nul_character_is_refused_before_sign_in(app, owner):
+    response = _sign_in(app, WITH_NUL)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_a_language_switch_with_a_nul_in_next_is_refused(app):
+    client = app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/language/ar", data={"csrf_token": token, "next": "/\x00/evil.example"})
+    assert response.status_code == 400 and "Location" not in response.headers
 
 
 @pytest.mark.parametrize("target", ["/sales/invoices?page=2", "/catalog/products", "/"])
