@@ -63,8 +63,6 @@ class Defaults:
     API_MAX_PAGE_SIZE = 500
     #: Most lines one document (invoice, return, inbound requisition, journal entry) may have in the API.
     API_MAX_DOCUMENT_LINES = 500
-    #: Largest API request body; larger ones answer 413.
-    API_MAX_BODY_BYTES = 2 * 1024 * 1024
     JSON_SORT_KEYS = False
     #: Largest request body in bytes (Flask answers 413 beyond it); the two below are tighter per path.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

@@ -29,7 +29,7 @@ def test_a_hundred_thousand_lines_are_refused_quickly(api, shop, count_rows):
 
 
 def test_a_body_over_the_size_limit_gets_413(app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "API_MAX_BODY_BYTES", 100)
+    monkeypatch.setitem(app.config, "API_MAX_BYTES", 100)
     error = assert_error(api.post("/clients", {"name": "x" * 200}), 413, "payload_too_large")
     assert error["fields"] == {}
     assert api.post("/clients", {"name": "Walk-in"}).status_code == 201

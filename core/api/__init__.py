@@ -17,10 +17,8 @@ from core.api import (
 )
 from core.api.auth import authenticate
 from core.api.errors import register_error_handlers
-from core.api.loading import limit_body_size
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-api_blueprint.before_request(limit_body_size)
 api_blueprint.before_request(authenticate)
 register_error_handlers(api_blueprint)
 for module in (

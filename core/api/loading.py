@@ -3,15 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from marshmallow import Schema, ValidationError
 
 from core.api.errors import ApiError
-
-
-def limit_body_size() -> None:
-    """Run before each API view: bodies over ``API_MAX_BODY_BYTES`` answer 413 when read."""
-    request.max_content_length = int(current_app.config["API_MAX_BODY_BYTES"])
 
 
 def json_object(optional: bool = False) -> dict[str, Any]:
