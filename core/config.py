@@ -37,6 +37,15 @@ class Defaults:
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
     JSON_SORT_KEYS = False
+    #: Without REDIS_URL: "inline" runs each job in the request that queued it (tests, commands);
+    #: "thread" runs it after the answer, in a background thread of the process (``flask demo serve``).
+    JOBS_MODE = "inline"
+    #: Seconds between the retries of a failed job (rq's Retry intervals, and the thread's).
+    JOB_RETRY_INTERVALS = (5, 30, 120)
+    #: Every this many seconds a worker (or the background thread) queues again the webhook
+    #: deliveries still unprocessed JOB_RECOVER_AFTER seconds after they arrived (e.g. Redis was down).
+    JOB_RECOVER_INTERVAL = 60
+    JOB_RECOVER_AFTER = 300
 
 
 ENVIRONMENT_KEYS = {
@@ -46,6 +55,9 @@ ENVIRONMENT_KEYS = {
     "ENCRYPTION_KEY": "ENCRYPTION_KEY",
     "PUBLIC_URL": "PUBLIC_URL",
     "MIZAN_JOB_QUEUE": "JOB_QUEUE",
+    "MIZAN_JOBS_MODE": "JOBS_MODE",
+    "MIZAN_JOB_RECOVER_INTERVAL": "JOB_RECOVER_INTERVAL",
+    "MIZAN_JOB_RECOVER_AFTER": "JOB_RECOVER_AFTER",
 }
 
 
