@@ -47,6 +47,8 @@ class ThreadQueue:
         self._seq = itertools.count()
         self._condition = threading.Condition()
         self._pid: int | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
         self._busy = False
 
     def enqueue(self, job: str, args: tuple[Any, ...], retries: int) -> None:
@@ -59,6 +61,7 @@ class ThreadQueue:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
+            self._stopping = False
             self._tasks = []
             now = time.monotonic()
             jobs = self.app.extensions.get("mizan.jobs.schedule", {})
@@ -66,7 +69,18 @@ class ThreadQueue:
                 heapq.heappush(self._tasks, _Task(now, next(self._seq), job, args))
             for seconds, job, args in jobs.get("every", ()):
                 heapq.heappush(self._tasks, _Task(now + seconds, next(self._seq), job, args, period=seconds))
-        threading.Thread(target=self._work, name="mizan-jobs", daemon=True).start()
+            self._thread = threading.Thread(target=self._work, name="mizan-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Let the running job finish, drop the rest and end the thread (tests; a process exit does it too)."""
+        with self._condition:
+            self._stopping = True
+            self._pid = None
+            self._condition.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def idle(self) -> bool:
         """No job running and none due now (later retries and periodic jobs do not count)."""
@@ -78,18 +92,18 @@ class ThreadQueue:
             heapq.heappush(self._tasks, task)
             self._condition.notify()
 
-    def _next(self) -> _Task:
+    def _next(self) -> _Task | None:
         with self._condition:
-            while True:
+            while not self._stopping:
                 now = time.monotonic()
                 if self._tasks and self._tasks[0].due <= now:
                     self._busy = True
                     return heapq.heappop(self._tasks)
                 self._condition.wait(self._tasks[0].due - now if self._tasks else None)
+            return None
 
     def _work(self) -> None:
-        while True:
-            task = self._next()
+        while (task := self._next()) is not None:
             try:
                 self._run(task)
             finally:
