@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from core import jobs, models, plugins  # noqa: F401  (models: register the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands
+    from core.health import health_blueprint
     from core.integration.tasks import schedule_recovery
     from core.integration.webhooks import webhooks_blueprint
 
@@ -45,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     schedule_recovery(app)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(webhooks_blueprint)
+    app.register_blueprint(health_blueprint)
     plugins.init_app(app)
     register_commands(app)
 
