@@ -51,7 +51,7 @@ def test_the_demo_answers_a_sandbox_webhook_fast_and_then_books_the_order(tmp_pa
                                 cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     sandbox = f"http://127.0.0.1:{sandbox_port}{CONTROL_PREFIX}"  # Salla's sandbox comes first
     try:
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz") and _answers(sandbox + "/state")
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/login") and _answers(sandbox + "/state")
                  or demo.poll() is not None, 60, "the demo to serve")
         assert demo.poll() is None, log.read_text()[-3000:]
         assert httpx.post(sandbox + "/throttle", json={"count": 3}).status_code == 200
