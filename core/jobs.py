@@ -123,12 +123,17 @@ def make_worker(app: Flask) -> Any:
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> bool:
-    """``flask jobs worker``: an rq worker with rq's scheduler, which moves retries (and other
-    delayed jobs) back to the queue when due, and, unless ``burst``, the app's periodic jobs."""
+    """``flask jobs worker``: an rq worker that also moves due retries back to the queue (rq's
+    scheduler) and queues the app's periodic jobs, in a thread (see :class:`Ticker`).
+
+    A ``burst`` worker queues the retries already due once, at start, and runs no periodic jobs.
+    """
     queue: RedisQueue = app.extensions["mizan.jobs"]
     worker = make_worker(app)
-    ticker = Ticker(queue.queue, [] if burst else list(_schedule(app)["every"])).start()
+    if burst:
+        return worker.work(burst=True, with_scheduler=True)  # rq does not fork a scheduler in burst mode
+    ticker = Ticker(queue.queue, list(_schedule(app)["every"])).start()
     try:
-        return worker.work(burst=burst, with_scheduler=True)
+        return worker.work()
     finally:
         ticker.stop()

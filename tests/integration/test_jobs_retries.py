@@ -87,6 +87,15 @@ def set_plugin(app, name: str, *, enabled: bool) -> None:
         db.session.remove()
 
 
+def wait_or_show(condition, what: str, worker, log) -> None:
+    """Wait up to 60 s for ``condition`` while ``worker`` runs; on failure show the worker's log."""
+    try:
+        wait_for(lambda: condition() or worker.poll() is not None, 60, what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; worker log: {log.read_text()[-3000:]}") from None
+    assert worker.poll() is None, log.read_text()[-3000:]
+
+
 def stop(worker) -> None:
     if worker.poll() is None:
         worker.terminate()
@@ -111,15 +120,11 @@ def test_a_delivery_whose_job_fails_once_is_retried_after_its_delay_by_flask_job
     log = tmp_path / "worker.log"
     worker = start_worker(retrying_app, burst=False, log=log)
     try:
-        wait_for(lambda: delivery_row(app, delivery_id).attempts >= 1 or worker.poll() is not None, 60,
-                 "the first attempt to fail")
-        assert worker.poll() is None, log.read_text()[-3000:]
+        wait_or_show(lambda: delivery_row(app, delivery_id).attempts >= 1, "the first attempt to fail", worker, log)
         first = delivery_row(app, delivery_id)
         assert first.status == "received" and "no enabled plugin" in first.last_error
         set_plugin(app, "dummy", enabled=True)
-        wait_for(lambda: delivery_row(app, delivery_id).status == "processed" or worker.poll() is not None, 60,
-                 "the retry to book the order")
-        assert worker.poll() is None, log.read_text()[-3000:]
+        wait_or_show(lambda: delivery_row(app, delivery_id).status == "processed", "the retry to book the order", worker, log)
     finally:
         stop(worker)
 
@@ -147,9 +152,7 @@ def test_a_stock_push_answered_429_is_pushed_later_by_flask_jobs_worker(app, ret
     log = tmp_path / "worker.log"
     worker = start_worker(retrying_app, burst=False, log=log)
     try:
-        wait_for(lambda: driver.store_quantity("MUG-01") == 15 or worker.poll() is not None, 60,
-                 "the store to receive the quantity")
-        assert worker.poll() is None, log.read_text()[-3000:]
+        wait_or_show(lambda: driver.store_quantity("MUG-01") == 15, "the store to receive the quantity", worker, log)
     finally:
         stop(worker)
     statuses = [entry.status for entry in driver.sandbox.log.entries]
@@ -191,9 +194,7 @@ def test_a_delivery_stored_while_redis_was_down_is_booked_by_a_worker_without_fl
     log = tmp_path / "worker.log"
     worker = start_worker(retrying_app, burst=False, log=log)
     try:
-        wait_for(lambda: delivery_row(app, delivery_id).status == "processed" or worker.poll() is not None, 60,
-                 "the worker to find and book the delivery")
-        assert worker.poll() is None, log.read_text()[-3000:]
+        wait_or_show(lambda: delivery_row(app, delivery_id).status == "processed", "the worker to find and book the delivery", worker, log)
     finally:
         stop(worker)
     assert count_in(app, SalesInvoice) == 1
