@@ -6,7 +6,10 @@ the deliveries that were stored but never queued. Nothing here runs ``flask jobs
 """
 from __future__ import annotations
 
+import os
+import signal
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -213,3 +216,36 @@ def test_a_redelivery_of_a_delivery_left_unqueued_queues_it_again(app, jobs_app,
     assert response.status_code == 200 and response.get_json()["message"] == "duplicate delivery; already received"
     assert count_in(app, SalesInvoice) == 1
     assert count_in(app, WebhookDelivery) == 1
+
+
+def processes_with(marker: bytes) -> list[int]:
+    """Live processes whose environment holds ``marker`` (zombies have none)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_a_worker_killed_with_sigkill_leaves_no_scheduler_process_behind(retrying_app, tmp_path):
+    """The scheduler runs inside the worker: killing the worker leaves nothing running for its queue."""
+    queue = retrying_app.extensions["mizan.jobs"].queue
+    marker = f"MIZAN_JOB_QUEUE={queue.name}".encode()
+    log = tmp_path / "worker.log"
+    worker = start_worker(retrying_app, burst=False, log=log)
+    try:
+        wait_or_show(lambda: queue.connection.exists(f"rq:scheduler-lock:{queue.name}") == 1,
+                     "the worker to take the scheduler lock", worker, log)
+        os.kill(worker.pid, signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    wait_for(lambda: processes_with(marker) == [], 10, "no process left for the queue")
