@@ -52,13 +52,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from core import headers, jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands
+    from core.health import health_blueprint
+    from core.integration.tasks import schedule_recovery
     from core.integration.webhooks import webhooks_blueprint
 
     jobs.init_app(app)
     ratelimit.init_app(app)
     headers.init_app(app)
+    schedule_recovery(app)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(webhooks_blueprint)
+    app.register_blueprint(health_blueprint)
     plugins.init_app(app)
     register_commands(app)
 

@@ -92,11 +92,16 @@ def seed_demo_command() -> None:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--sandbox-port", default=5101, show_default=True, help="First port for the sandbox stores.")
 def serve_demo_command(host: str, port: int, sandbox_port: int) -> None:
-    """Serve the app with a sandbox store per platform plugin, connected and ready for orders."""
+    """Serve the app with a sandbox store per platform plugin, connected and ready for orders.
+
+    Without REDIS_URL, jobs run in a background thread: a webhook is answered before its order
+    is booked and pushed back to the store, and deliveries left unprocessed are booked at start.
+    """
     from flask import current_app
     from werkzeug.serving import run_simple
 
     from core.demo_stores import connect_demo_stores
+    from core.jobs import run_in_background
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.config["PUBLIC_URL"] = f"http://{host}:{port}"
@@ -104,6 +109,7 @@ def serve_demo_command(host: str, port: int, sandbox_port: int) -> None:
     for store in stores:
         click.echo(f"{store.title} sandbox store at {store.url} (store #{store.store_id})")
         click.echo(f"  make it send an order: {store.hint}")
+    run_in_background(app)
     try:
         run_simple(host, port, app, threaded=True)
     finally:

@@ -70,6 +70,15 @@ class Defaults:
     WEBHOOK_MAX_BYTES = 5 * 1024 * 1024
     #: Largest request body under ``/api/``.
     API_MAX_BYTES = 2 * 1024 * 1024
+    #: Without REDIS_URL: "inline" runs each job in the request that queued it (tests, commands);
+    #: "thread" runs it after the answer, in a background thread of the process (``flask demo serve``).
+    JOBS_MODE = "inline"
+    #: Seconds between the retries of a failed job (rq's Retry intervals, and the thread's).
+    JOB_RETRY_INTERVALS = (5, 30, 120)
+    #: Every this many seconds a worker (or the background thread) queues again the webhook
+    #: deliveries still unprocessed JOB_RECOVER_AFTER seconds after they arrived (e.g. Redis was down).
+    JOB_RECOVER_INTERVAL = 60
+    JOB_RECOVER_AFTER = 300
 
 
 ENVIRONMENT_KEYS = {
@@ -80,6 +89,9 @@ ENVIRONMENT_KEYS = {
     "PUBLIC_URL": "PUBLIC_URL",
     "MIZAN_JOB_QUEUE": "JOB_QUEUE",
     "MIZAN_PROXY_HOPS": "PROXY_HOPS",
+    "MIZAN_JOBS_MODE": "JOBS_MODE",
+    "MIZAN_JOB_RECOVER_INTERVAL": "JOB_RECOVER_INTERVAL",
+    "MIZAN_JOB_RECOVER_AFTER": "JOB_RECOVER_AFTER",
 }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, current_app
 
 from core.extensions import db
+from core.job_thread import ThreadQueue
+from core.job_ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,29 @@ def enqueue(job: str, *args: Any, retries: int = len(RETRY_INTERVALS)) -> None:
     current_app.extensions["mizan.jobs"].enqueue(job, args, retries)
 
 
+def every(app: Flask, seconds: float, job: str, *args: Any) -> None:
+    """Run ``job`` every ``seconds`` in the background: in rq workers (once per period across all
+    of them) or in the in-process thread. Inline mode (tests) runs no periodic jobs."""
+    _schedule(app)["every"].append((float(seconds), job, tuple(args)))
+
+
+def at_start(app: Flask, job: str, *args: Any) -> None:
+    """Run ``job`` when the in-process thread starts: jobs queued in memory died with the last process."""
+    _schedule(app)["at_start"].append((job, tuple(args)))
+
+
+def _schedule(app: Flask) -> dict[str, list[Any]]:
+    return app.extensions.setdefault("mizan.jobs.schedule", {"every": [], "at_start": []})
+
+
 def resolve(job: str) -> Callable[..., Any]:
     module_name, _, name = job.rpartition(".")
     return getattr(import_module(module_name), name)
 
 
 class InlineQueue:
-    """The embedded default: run the job now, in a fresh app context, retrying at once on error."""
+    """Synchronous mode (``JOBS_MODE = "inline"``, tests and commands): run the job now, in a fresh
+    app context, retrying at once on error."""
 
     def enqueue(self, job: str, args: tuple[Any, ...], retries: int) -> None:
         if db.session().in_transaction():
@@ -65,12 +83,28 @@ class RedisQueue:
 
 
 def init_app(app: Flask) -> None:
+    """Pick the queue: Redis when ``REDIS_URL`` is set, else by ``JOBS_MODE`` ("inline" or "thread")."""
     url = app.config.get("REDIS_URL")
+    intervals = tuple(app.config.get("JOB_RETRY_INTERVALS", RETRY_INTERVALS))
+    mode = app.config.get("JOBS_MODE") or "inline"
+    if mode not in ("inline", "thread"):
+        raise ValueError(f"JOBS_MODE must be 'inline' or 'thread', not {mode!r}")
     if url:
-        intervals = tuple(app.config.get("JOB_RETRY_INTERVALS", RETRY_INTERVALS))
         app.extensions["mizan.jobs"] = RedisQueue(url, app.config["JOB_QUEUE"], intervals)
+    elif mode == "thread":
+        app.extensions["mizan.jobs"] = ThreadQueue(app, intervals, resolve)
     else:
         app.extensions["mizan.jobs"] = InlineQueue()
+
+
+def run_in_background(app: Flask) -> None:
+    """Serve without Redis: jobs run in this process's background thread, started now (``flask demo serve``)."""
+    if app.config.get("REDIS_URL"):
+        return
+    app.config["JOBS_MODE"] = "thread"
+    if not hasattr(app.extensions.get("mizan.jobs"), "start"):
+        init_app(app)
+    app.extensions["mizan.jobs"].start()
 
 
 def make_worker(app: Flask) -> Any:
@@ -86,3 +120,20 @@ def make_worker(app: Flask) -> Any:
                 return super().perform_job(job, queue, *args, **kwargs)
 
     return AppWorker([queue.queue], connection=queue.connection)
+
+
+def run_worker(app: Flask, *, burst: bool = False) -> bool:
+    """``flask jobs worker``: an rq worker that also moves due retries back to the queue (rq's
+    scheduler) and queues the app's periodic jobs, in a thread (see :class:`Ticker`).
+
+    A ``burst`` worker queues the retries already due once, at start, and runs no periodic jobs.
+    """
+    queue: RedisQueue = app.extensions["mizan.jobs"]
+    worker = make_worker(app)
+    if burst:
+        return worker.work(burst=True, with_scheduler=True)  # rq does not fork a scheduler in burst mode
+    ticker = Ticker(queue.queue, list(_schedule(app)["every"])).start()
+    try:
+        return worker.work()
+    finally:
+        ticker.stop()

@@ -220,19 +220,22 @@ def sync_products_command(store_id: int) -> None:
 @jobs_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
-    """Run an rq worker for Mizan's background jobs (needs REDIS_URL)."""
+    """Run an rq worker for Mizan's background jobs (needs REDIS_URL).
+
+    It also runs rq's scheduler, so failed jobs are retried after their delay, and every
+    JOB_RECOVER_INTERVAL seconds queues again the deliveries that were stored but never queued.
+    """
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException(
             "REDIS_URL is not set: without Redis, jobs run in-process and no worker is needed. "
             "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run workers."
         )
-    from core.jobs import make_worker
+    from core.jobs import run_worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        worker = make_worker(app)
         click.echo(f"Worker listening on queue {app.config['JOB_QUEUE']}{' (burst)' if burst else ''}.")
-        worker.work(burst=burst)
+        run_worker(app, burst=burst)
     except Exception as error:  # e.g. Redis unreachable
         raise click.ClickException(f"The worker stopped: {type(error).__name__}: {error}") from None
 

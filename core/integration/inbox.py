@@ -6,7 +6,9 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +29,7 @@ KEPT_HEADER_PREFIXES = ("x-", "content-type")
 SECRET_HEADER_WORDS = ("authorization", "token", "secret", "password", "api-key", "apikey", "cookie")
 #: The inbox's ``delivery_key`` column holds this many characters.
 DELIVERY_KEY_MAX = 200
+PROCESS_JOB = "core.integration.tasks.process_delivery"
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,10 @@ def receive(key: str, headers: dict[str, str], body: bytes | Callable[[], bytes]
                 update(StoreConnection).where(StoreConnection.id == store_id).values(last_webhook_at=utcnow())
             )
     except IntegrityError:
+        _requeue_if_stale(store_id, delivery_key)
         return Receipt(200, "duplicate delivery; already received")
-    enqueue("core.integration.tasks.process_delivery", delivery_id)
+    if not _queue(delivery_id):
+        return Receipt(200, "received; queued later", delivery_id)
     return Receipt(200, "received", delivery_id)
 
 
@@ -127,10 +132,32 @@ def _carries_secrets(store: StoreConnection, headers: dict[str, str], body: byte
         return True
 
 
-def unprocessed_deliveries(older_than_seconds: int = 60) -> list[int]:
-    """Deliveries still ``received`` after a while: their job was lost or its worker died."""
-    from datetime import timedelta
+def _queue(delivery_id: int) -> bool:
+    """Queue the delivery's job; False when the queue is unreachable (the periodic recovery queues it)."""
+    try:
+        enqueue(PROCESS_JOB, delivery_id)
+    except Exception:  # e.g. Redis down: the delivery is stored, so the answer is still 200
+        log.exception("delivery %s stored but not queued; the recovery will queue it", delivery_id)
+        return False
+    return True
 
+
+def _requeue_if_stale(store_id: int, delivery_key: str) -> None:
+    """A re-delivery of a delivery still unprocessed after JOB_RECOVER_AFTER seconds queues it again."""
+    cutoff = utcnow() - timedelta(seconds=float(current_app.config["JOB_RECOVER_AFTER"]))
+    stale = db.session.execute(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.store_id == store_id, WebhookDelivery.delivery_key == delivery_key,
+            WebhookDelivery.status == "received", WebhookDelivery.received_at <= cutoff,
+        )
+    ).scalar_one_or_none()
+    db.session.commit()
+    if stale is not None:
+        _queue(stale)
+
+
+def unprocessed_deliveries(older_than_seconds: float = 60) -> list[int]:
+    """Deliveries still ``received`` after a while: their job was lost or its worker died."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     return list(
         db.session.execute(

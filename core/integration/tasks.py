@@ -218,7 +218,19 @@ def push_stock(store_id: int) -> int:
     return push_pending(store_id, store_api)
 
 
-def recover_deliveries(older_than_seconds: int = 60) -> int:
+RECOVER_JOB = "core.integration.tasks.recover_deliveries"
+
+
+def schedule_recovery(app: Any) -> None:
+    """Queue lost deliveries again without anyone running ``flask jobs recover``: periodically
+    (workers and the background thread) and, in the background thread, all of them at its start."""
+    from core.jobs import at_start, every
+
+    every(app, float(app.config["JOB_RECOVER_INTERVAL"]), RECOVER_JOB, float(app.config["JOB_RECOVER_AFTER"]))
+    at_start(app, RECOVER_JOB, 0)
+
+
+def recover_deliveries(older_than_seconds: float = 60) -> int:
     """Re-enqueue deliveries whose job was lost (e.g. its worker was killed)."""
     from core.integration.inbox import unprocessed_deliveries
     from core.jobs import enqueue

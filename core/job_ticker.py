@@ -1,0 +1,85 @@
+"""A worker's clock: rq's scheduler and the app's periodic jobs, in a thread of the worker process."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at rq's scheduled jobs (retries waiting for their delay).
+SCHEDULER_INTERVAL = 1  # whole seconds: rq derives its lock expiry from it
+
+
+class Ticker:
+    """A daemon thread in a ``flask jobs worker`` process; it dies with the process.
+
+    * **rq's scheduler**: the worker holding the queue's scheduler lock moves retries (and other
+      delayed jobs) whose time has come back to the queue, once a second. rq's own
+      ``with_scheduler`` forks a process for this, which outlives a worker killed with SIGKILL;
+      a thread cannot. When the holder dies its lock expires and another worker takes it.
+    * **periodic jobs** (:func:`core.jobs.every`): every worker runs the clock, and the first to
+      take the job's lock (``SET NX`` expiring a little before the period ends) queues it; the
+      others skip that round.
+
+    A Redis error is logged and tried again at the next round, so a worker that outlives a Redis
+    outage resumes on its own.
+    """
+
+    def __init__(self, queue: Any, every: list[tuple[float, str, tuple[Any, ...]]]) -> None:
+        self.queue = queue  # an rq Queue
+        self.every = every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._work, name="mizan-ticker", daemon=True)
+
+    def start(self) -> Ticker:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(10)
+
+    def _work(self) -> None:
+        from rq.scheduler import RQScheduler
+
+        scheduler = RQScheduler([self.queue], connection=self.queue.connection, interval=SCHEDULER_INTERVAL)
+        due = [time.monotonic() + seconds for seconds, _job, _args in self.every]
+        next_schedule = time.monotonic()
+        try:
+            while not self.stopped.is_set():
+                now = time.monotonic()
+                if next_schedule <= now:
+                    next_schedule = now + SCHEDULER_INTERVAL
+                    self._schedule(scheduler)
+                for index, (seconds, job, args) in enumerate(self.every):
+                    if due[index] <= now:
+                        due[index] = now + seconds
+                        self._tick(seconds, job, args)
+                self.stopped.wait(max(0.05, min([next_schedule, *due]) - time.monotonic()))
+        finally:
+            try:
+                if scheduler.acquired_locks:
+                    scheduler.release_locks()
+                    scheduler.register_death()
+            except Exception:
+                log.exception("could not release the scheduler lock")
+
+    def _schedule(self, scheduler: Any) -> None:
+        try:
+            if scheduler.should_reacquire_locks and scheduler.acquire_locks():
+                scheduler.register_birth()
+            if scheduler.acquired_locks:
+                scheduler.heartbeat()
+                scheduler.enqueue_scheduled_jobs()
+        except Exception:  # e.g. Redis unreachable for a while
+            log.exception("could not move due retries to the queue")
+
+    def _tick(self, seconds: float, job: str, args: tuple[Any, ...]) -> None:
+        lock = f"mizan:periodic:{self.queue.name}:{job}"
+        try:
+            if self.queue.connection.set(lock, "1", nx=True, px=max(1, int(seconds * 900))):
+                self.queue.enqueue(job, *args, job_timeout=600, result_ttl=600)
+        except Exception:  # e.g. Redis unreachable for a while
+            log.exception("could not queue the periodic job %s", job)
