@@ -10,6 +10,7 @@ Run: ``python bench/slow_clients.py [--slow 16] [--gets 5] [--timeout 10]``.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +36,7 @@ def main() -> None:
     print(f"{args.slow} slow clients; {args.gets} x GET /healthz, {args.timeout:g} s each")
     for name, options in SETUPS.items():
         with tempfile.TemporaryDirectory() as folder:
-            env = {"SECRET_KEY": "x" * 64, "DATABASE_URL": f"sqlite:///{folder}/mizan.sqlite"}
+            env = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": f"sqlite:///{folder}/mizan.sqlite"}
             with Gunicorn(GUNICORN, options, env=env, cwd=ROOT, log=Path(folder) / "gunicorn.log") as server:
                 before = timed_gets(server.url + "/healthz", 1, args.timeout)
                 with SlowClients(server.port, args.slow):

@@ -1,6 +1,7 @@
 """The shipped deployment (deploy/gunicorn.conf.py) keeps answering while slow clients hold connections."""
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 def server_env(tmp_path: Path) -> dict[str, str]:
-    return {"SECRET_KEY": "x" * 64, "DATABASE_URL": f"sqlite:///{tmp_path / 'mizan.sqlite'}",
+    return {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": f"sqlite:///{tmp_path / 'mizan.sqlite'}",
             "WEB_CONCURRENCY": "2"}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -21,10 +22,13 @@ from plugins.salla.sandbox import CONTROL_PREFIX
 from tests.integration.test_jobs_redis import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+#: One real secret for the setup app and the demo process (they share encrypted store credentials).
+SECRET_KEY = secrets.token_hex(32)
 
 
 def invoice_references(url: str, tmp_path: Path) -> list[str | None]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "reader"), "REDIS_URL": None})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "reader"), "REDIS_URL": None,
+                      "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         references = list(db.session.execute(select(SalesInvoice.reference)).scalars())
         db.engine.dispose()
@@ -36,14 +40,15 @@ def test_the_demo_answers_a_sandbox_webhook_fast_and_then_books_the_order(tmp_pa
     """The sandbox makes its next API calls answer 429, so booking the order and pushing its stock
     take seconds; the webhook is still answered in under 1 s, and the order is booked after."""
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    setup = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"), "REDIS_URL": None})
+    setup = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"), "REDIS_URL": None,
+                        "SECRET_KEY": SECRET_KEY})
     with setup.app_context():
         upgrade()
         seed_demo_data()
         db.engine.dispose()
     port, sandbox_port = free_port(), free_ports_in_a_row(2)  # Salla's sandbox, then Shopify's
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MIZAN_JOBS_MODE")}
-    env.update({"FLASK_APP": "core", "DATABASE_URL": url, "SECRET_KEY": "x" * 64})
+    env.update({"FLASK_APP": "core", "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     flask = Path(sys.executable).with_name("flask")
     log = tmp_path / "demo.log"
     with log.open("ab") as output:
