@@ -92,7 +92,7 @@ def probe_config(token: str) -> schemathesis.Config:
 
 
 @pytest.mark.slow
-def test_every_generated_request_is_answered_as_documented_without_server_errors(app, token):
+def test_every_generated_request_is_answered_as_documented_without_server_errors(app, token, probe_figures):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=probe_config(token))
     if EXCLUDED_OPERATIONS:
         schema = schema.exclude(operation_id=EXCLUDED_OPERATIONS)
@@ -102,7 +102,7 @@ def test_every_generated_request_is_answered_as_documented_without_server_errors
             tally.add(event)
         elif isinstance(event, events.NonFatalError | events.FatalError):
             errors.append(f"{getattr(event, 'label', '')}: {event.info.format()}"[:2000])
-    print(f"\nprobe: {tally.summary()}")
+    probe_figures.append(f"API probe (schemathesis): {tally.summary()}")
     assert not errors, "\n\n".join(errors)
     assert tally.requests >= 300, tally.summary()
     assert not [status for status in tally.statuses if status >= 500], tally.failures
