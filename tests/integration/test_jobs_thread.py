@@ -24,6 +24,7 @@ from core.testing.sandbox import SandboxServer
 from tests.integration.conftest import DUMMY_PLUGIN, SECRET, DummyShop, order_payload
 from tests.integration.reads import count
 from tests.integration.test_jobs_redis import wait_for
+from tests.integration.test_jobs_retries import set_plugin
 
 SLOW_SECONDS = 1.5
 
@@ -142,13 +143,6 @@ def store_without_queueing(app, dummy_shop, tmp_path, key: str) -> int:
     delivery_id = response.get_json()["delivery_id"]
     assert delivery(app, delivery_id).status == "received"
     return delivery_id
-
-
-def set_plugin(app, name: str, *, enabled: bool) -> None:
-    with app.app_context():
-        plugins = registry()
-        plugins.enable(name) if enabled else plugins.disable(name)
-        db.session.remove()
 
 
 def test_the_thread_books_deliveries_left_unprocessed_when_it_starts(app, thread_app, dummy_shop, tmp_path):
