@@ -249,3 +249,29 @@ def test_a_worker_killed_with_sigkill_leaves_no_scheduler_process_behind(retryin
             worker.kill()
             worker.wait()
     wait_for(lambda: processes_with(marker) == [], 10, "no process left for the queue")
+
+
+def test_an_invoice_posted_while_redis_is_down_answers_201_and_its_stock_event_waits_in_the_sync_log(
+    app, jobs_app, dummy_shop
+):
+    """The invoice is committed, so the answer is 201, not a 500 after the commit; the stock
+    event that could not be queued is a failed sync-log entry with a retry, not lost silently."""
+    from core.models import SyncLogEntry
+    from core.services import users
+
+    down = jobs_app(redis=UNREACHABLE_REDIS)
+    with down.app_context():
+        token, _row = users.create_api_token(users.create_user("clerk", "password-123", role="accountant"))
+        db.session.remove()
+    ids = dummy_shop.ids
+    response = down.test_client().post("/api/v1/invoices", headers={"Authorization": f"Bearer {token}"}, json={
+        "client_id": ids.walk_in, "branch_id": ids.branch, "warehouse_id": ids.warehouse,
+        "lines": [{"product_id": ids.mug, "quantity": "1", "unit_price": "25.00"}],
+    })
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert count_in(app, SalesInvoice) == 1
+    with app.app_context():
+        entry = db.session.execute(select(SyncLogEntry).where(SyncLogEntry.kind == "event")).scalar_one()
+        assert entry.status == "failed" and entry.reason.startswith("event_not_queued: ")
+        assert entry.retry["args"][1:] == ["on_stock_changed", {"pairs": [[ids.mug, ids.warehouse]]}]
+        db.session.remove()
