@@ -40,9 +40,10 @@ class Defaults:
     #: Sign-in: wrong passwords in a row before the account is locked, and for how long.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
-    #: Per client address: failed sign-ins, and requests with an unknown API token, allowed before
+    #: Per client address: sign-in attempts (each counted before its password is checked, so
+    #: parallel guesses cannot slip past), and requests with an unknown API token, allowed before
     #: answering 429 ("10 per minute", as in Flask-Limiter; ";" between limits; empty: no limit).
-    LOGIN_FAILURE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_ATTEMPT_LIMIT = "10 per minute;50 per hour"
     API_TOKEN_FAILURE_LIMIT = "20 per minute;100 per hour"
     #: Where those counts are kept; unset: REDIS_URL when set (every process agrees), else memory.
     RATELIMIT_STORAGE_URI: str | None = None

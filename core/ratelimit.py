@@ -13,7 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 log = logging.getLogger(__name__)
 
 #: What is limited, and the configuration key holding its limits.
-SCOPES = {"login": "LOGIN_FAILURE_LIMIT", "api-token": "API_TOKEN_FAILURE_LIMIT"}
+SCOPES = {"login": "LOGIN_ATTEMPT_LIMIT", "api-token": "API_TOKEN_FAILURE_LIMIT"}
 KEY_PREFIX = "mizan-failures"
 
 
@@ -50,6 +50,25 @@ def retry_after(scope: str) -> int | None:
     try:
         for limit in _limits(scope):
             if not limiter.test(limit, KEY_PREFIX, scope, address):
+                reset_at = limiter.get_window_stats(limit, KEY_PREFIX, scope, address).reset_time
+                g.mizan_retry_after = max(1, math.ceil(reset_at - time.time()))
+                return g.mizan_retry_after
+    except Exception:  # the storage is down: the per-account lockout still holds
+        log.exception("rate limit storage unavailable; %s allowed", scope)
+    return None
+
+
+def take_attempt(scope: str) -> int | None:
+    """Count one attempt at ``scope`` from this address, atomically, before it is tried: seconds
+    to wait when the address is over a limit (the attempt is then refused), else None.
+
+    Counting first closes the race of check-then-count: requests that arrive while earlier ones
+    are still checking a password cannot all pass the check.
+    """
+    limiter, address = _limiter(), _address()
+    try:
+        for limit in _limits(scope):
+            if not limiter.hit(limit, KEY_PREFIX, scope, address):
                 reset_at = limiter.get_window_stats(limit, KEY_PREFIX, scope, address).reset_time
                 g.mizan_retry_after = max(1, math.ceil(reset_at - time.time()))
                 return g.mizan_retry_after

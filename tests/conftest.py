@@ -63,7 +63,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
             "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin",),
             # Per-address failure limits off: tests sign in from one address all session long;
             # tests/web/test_security_rate_limits.py turns them on.
-            "LOGIN_FAILURE_LIMIT": "",
+            "LOGIN_ATTEMPT_LIMIT": "",
             "API_TOKEN_FAILURE_LIMIT": "",
         }
     )

@@ -62,12 +62,12 @@ def can(role: str) -> bool:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
-    """Sign in; too many failures from one address answer 429 for a while, whatever is sent."""
+    """Sign in; too many attempts from one address answer 429 for a while, whatever is sent."""
     form = LoginForm()
     if request.method == "POST":
-        wait = ratelimit.retry_after("login")
+        wait = ratelimit.take_attempt("login")
         if wait is not None:
-            flash(_("Too many failed sign-ins from your address. Try again in %(time)s.",
+            flash(_("Too many sign-in attempts from your address. Try again in %(time)s.",
                     time=format_timedelta(timedelta(seconds=wait), threshold=1)), "error")
             return render_template("auth/login.html", form=form), 429
     if form.validate_on_submit():
@@ -78,7 +78,6 @@ def login():  # noqa: ANN201
         if user is not None:
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("dashboard.index")))
-        ratelimit.count_failure("login")
         form.password.errors.append(
             _("Wrong username or password, or the account is locked after too many attempts.")
         )

@@ -12,7 +12,7 @@ from tests.web.conftest import csrf_token
 @pytest.fixture
 def limits(app, monkeypatch):
     """Turn the limits on (3 failures a minute) with fresh counts; off again afterwards."""
-    monkeypatch.setitem(app.config, "LOGIN_FAILURE_LIMIT", "3 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_ATTEMPT_LIMIT", "3 per minute")
     monkeypatch.setitem(app.config, "API_TOKEN_FAILURE_LIMIT", "3 per minute")
     with app.app_context():
         ratelimit.reset()
@@ -36,19 +36,27 @@ def test_after_three_failed_sign_ins_an_address_gets_429_even_with_the_right_pas
         assert _sign_in(client, "nobody", "wrong-password").status_code == 200
     refused = _sign_in(client, "owner", "right-password-1")
     assert refused.status_code == 429
-    assert "Too many failed sign-ins from your address" in refused.get_data(as_text=True)
+    assert "Too many sign-in attempts from your address" in refused.get_data(as_text=True)
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert 'id="sign-in"' in refused.get_data(as_text=True)  # the page, not a bare error
     # Another address is not affected.
     assert _sign_in(app.test_client(), "owner", "right-password-1", "10.0.0.9").status_code == 302
 
 
-def test_successful_sign_ins_do_not_count(app, limits):
-    with app.app_context():
-        create_user("owner", "right-password-1")
-        db.session.remove()
-    for _ in range(5):
-        assert _sign_in(app.test_client(), "owner", "right-password-1").status_code == 302
+def test_parallel_guesses_from_one_address_get_no_more_tries_than_the_limit(app, limits):
+    """Each attempt is counted before its password is checked: 12 parallel guesses, 3 allowed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [app.test_client() for _ in range(12)]
+    tokens = [csrf_token(c.get("/login").get_data(as_text=True)) for c in clients]
+
+    def guess(index: int) -> int:
+        return clients[index].post("/login", data={"csrf_token": tokens[index], "username": "nobody",
+                                                   "password": f"guess-{index}"}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(pool.map(guess, range(12)))
+    assert statuses == [200] * 3 + [429] * 9
 
 
 def test_after_three_unknown_api_tokens_an_address_gets_429_json_even_with_a_valid_token(api, limits):
@@ -82,7 +90,7 @@ def test_with_redis_every_process_shares_the_counts(app, tmp_path):
             "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
             "INSTANCE_PATH": str(tmp_path / name),
             "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
-            "LOGIN_FAILURE_LIMIT": "3 per minute",
+            "LOGIN_ATTEMPT_LIMIT": "3 per minute",
         })
 
     first, second = redis_backed("a"), redis_backed("b")
@@ -103,7 +111,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_limited_not_the_proxys(
         "TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "INSTANCE_PATH": str(tmp_path), "REDIS_URL": None, "PROXY_HOPS": 1,
-        "LOGIN_FAILURE_LIMIT": "3 per minute",
+        "LOGIN_ATTEMPT_LIMIT": "3 per minute",
     })
     client = proxied.test_client()
 
