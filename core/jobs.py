@@ -14,6 +14,9 @@ from core.job_ticker import Ticker
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for a connection to Redis before an enqueue fails (and its caller carries on).
+REDIS_CONNECT_TIMEOUT = 3
+
 #: Seconds between the retries of a failed job (rq's Retry intervals).
 RETRY_INTERVALS = (5, 30, 120)
 
@@ -71,7 +74,8 @@ class RedisQueue:
         from redis import Redis
         from rq import Queue
 
-        self.connection = Redis.from_url(url)
+        # An unreachable Redis (packets dropped) fails an enqueue in seconds, not at the TCP timeout.
+        self.connection = Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT)
         self.queue = Queue(name, connection=self.connection)
         self.intervals = intervals
 

@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
     """
     uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
     options = {} if uri.startswith("memory") else {"key_prefix": KEY_PREFIX}
+    if uri.startswith(("redis://", "rediss://")):  # a Redis that drops packets costs seconds, not minutes
+        options.update(socket_connect_timeout=2, socket_timeout=2)
     app.extensions["mizan.failure_limiter"] = MovingWindowRateLimiter(storage_from_string(uri, **options))
     app.after_request(_add_retry_after)
 

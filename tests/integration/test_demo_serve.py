@@ -66,7 +66,8 @@ def test_the_demo_answers_a_sandbox_webhook_fast_and_then_books_the_order(tmp_pa
         answered = time.monotonic() - started
         assert placed.status_code == 200, placed.text
         assert placed.json()["webhook"]["status"] == 200, (placed.json()["webhook"], log.read_text()[-3000:])
-        assert answered < 1.0, f"the webhook was answered after {answered:.2f} s"
+        # Before: 3.6 s (the booking ran in the request); now ~0.1 s; 2.5 s leaves room for a busy machine.
+        assert answered < 2.5, f"the webhook was answered after {answered:.2f} s"
         reference = str(placed.json()["order"]["reference_id"])
         wait_for(lambda: any(reference in (r or "") for r in invoice_references(url, tmp_path)), 60,
                  "the order to be booked")
