@@ -157,7 +157,10 @@ def product_for_order_line(
     data = store_product(line.sku)
     confirmed = data is not None and data.sku == line.sku and data.external_id == line.product_external_id
     if not confirmed:
-        return by_sku
+        # The store could not confirm (its API failed, or answered otherwise). An SKU the ERP knows
+        # decides (O6); an unknown one on a linked store product still names the linked product,
+        # never a new one (the SKU edit is applied by the product's update or the next sync).
+        return linked if by_sku is None and linked is not None else by_sku
     assert data is not None
     if linked is not None:
         sync_store_product(store, data)

@@ -159,3 +159,20 @@ def test_a_product_first_met_in_an_order_follows_its_sku_edit(app, platform_stor
     with app.app_context():
         assert codes() == ["MUG-02"] and db.session.get(Product, ids.mug).code == "MUG-02"
         assert problems() == []
+
+
+def test_an_order_with_the_new_sku_books_against_the_linked_product_when_the_store_cannot_confirm(
+    app, platform_store
+):
+    """The update was lost and the store's API refuses (429) when asked: the line's store product is
+    still linked, so the order books against it; no second ERP product is made with the new SKU."""
+    driver, ids = platform_store.driver, platform_store.ids
+    sync_all(app, platform_store.store_id)
+    driver.edit_sku("MUG-01", "MUG-02", send=False)
+    order = driver.new_order([("MUG-02", 1)])
+    driver.sandbox.bucket.throttle_next(1)  # the booking's one call to the store's API answers 429
+    driver.complete(order)
+    driver.settle()
+    with app.app_context():
+        assert count(SalesInvoice) == 1 and booked_product_ids() == [ids.mug]
+        assert count(Product) == 3 and "MUG-02" not in codes()  # renamed later, by the update or a sync
