@@ -1,9 +1,12 @@
 """Request body size limits per path: webhooks and the API get tighter limits than the app-wide one."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask import Request as FlaskRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 
+#: Bytes read from the request stream at a time.
+CHUNK = 64 * 1024
 #: Path prefixes and the config key of the largest body each accepts (the first match wins).
 PATH_LIMITS = (("/webhooks/", "WEBHOOK_MAX_BYTES"), ("/api/", "API_MAX_BYTES"))
 
@@ -35,3 +38,27 @@ class SizeLimitedRequest(FlaskRequest):
 def init_app(app: Flask) -> None:
     """Make every request of ``app`` a :class:`SizeLimitedRequest`."""
     app.request_class = SizeLimitedRequest
+
+
+def read_body() -> bytes:
+    """The request body, at most ``request.max_content_length`` bytes, else 413.
+
+    A ``Content-Length`` above the limit is refused before a byte is read; a body without one
+    (chunked) is read up to one byte past the limit, never further (Werkzeug's own reading would
+    cut it at the limit without a word).
+    """
+    limit = request.max_content_length
+    stream = request.stream
+    if limit is None:
+        return stream.read()
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(parts)

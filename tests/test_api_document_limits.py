@@ -66,3 +66,18 @@ def test_the_openapi_document_states_the_limit(api):
     invoice = spec["components"]["schemas"]["InvoiceCreate"]
     assert invoice["properties"]["lines"]["maxItems"] == 500
     assert invoice["properties"]["lines"]["minItems"] == 1
+
+
+def test_a_chunked_body_over_the_size_limit_gets_413_not_a_cut_body_parsed(app, api, monkeypatch):
+    """Without Content-Length, Werkzeug would cut the body at the limit; a valid JSON object
+    followed by padding past the limit must be refused as too large, not accepted cut short."""
+    import io
+
+    monkeypatch.setitem(app.config, "API_MAX_BYTES", 100)
+    body = b'{"name": "Walk-in"}' + b" " * 500
+    response = api.post("/clients", None, environ_overrides={
+        "wsgi.input": io.BytesIO(body), "CONTENT_TYPE": "application/json",
+        "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True,
+    })
+    assert_error(response, 413, "payload_too_large")
+    assert api.get("/clients").get_json()["total"] == 0

@@ -1,12 +1,14 @@
 """Reading request bodies and query strings through marshmallow schemas."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
 from marshmallow import Schema, ValidationError
 
 from core.api.errors import ApiError
+from core.request_limits import read_body
 
 
 def json_object(optional: bool = False) -> dict[str, Any]:
@@ -14,14 +16,17 @@ def json_object(optional: bool = False) -> dict[str, Any]:
 
     A NUL character in any string or key answers 422 naming the field: PostgreSQL text cannot hold it.
     """
-    if not request.get_data(cache=True):
+    body = read_body()  # 413 past API_MAX_BYTES, a chunked body too (never cut short and parsed)
+    if not body:
         if optional:
             return {}
         raise ApiError(400, "A JSON object is required as the request body.")
     try:
-        data = request.get_json(force=True, silent=True)
+        data = json.loads(body)
     except RecursionError:
         data = TOO_DEEP
+    except ValueError:
+        data = None
     if data is TOO_DEEP or (data is not None and nesting_depth(data) > MAX_DEPTH):
         raise ApiError(400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
     if data is None:

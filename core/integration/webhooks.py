@@ -5,12 +5,9 @@ from flask import Blueprint, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.integration.inbox import receive
+from core.request_limits import read_body
 
 webhooks_blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-
-#: Bytes read from the request stream at a time.
-CHUNK = 64 * 1024
-
 
 @webhooks_blueprint.post("/<key>")
 def receive_webhook(key: str) -> tuple[dict[str, object], int]:
@@ -21,30 +18,6 @@ def receive_webhook(key: str) -> tuple[dict[str, object], int]:
     if receipt.delivery_id is not None:
         body["delivery_id"] = receipt.delivery_id
     return body, receipt.status
-
-
-def read_body() -> bytes:
-    """The request body, at most ``request.max_content_length`` bytes, else 413.
-
-    A ``Content-Length`` above the limit is refused before a byte is read; a body without one
-    (chunked) is read up to one byte past the limit, never further (Werkzeug's own reading would
-    cut it at the limit without a word).
-    """
-    limit = request.max_content_length
-    stream = request.stream
-    if limit is None:
-        return stream.read()
-    parts: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = stream.read(min(CHUNK, limit + 1 - size))
-        if not chunk:
-            break
-        parts.append(chunk)
-        size += len(chunk)
-    if size > limit:
-        raise RequestEntityTooLarge()
-    return b"".join(parts)
 
 
 @webhooks_blueprint.errorhandler(RequestEntityTooLarge)
