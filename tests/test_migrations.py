@@ -105,3 +105,49 @@ def test_downgrade_to_base_then_upgrade_head_rebuilds_the_schema(scratch_url, tm
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_upgrading_drops_credential_headers_and_redacts_tokens_in_deliveries_stored_before(scratch_url, tmp_path):
+    """Issue 7 item 7 for existing installs: rows stored before the inbox kept secrets are cleaned."""
+    import json
+
+    from core.integration import connections
+    from core.models import WebhookDelivery
+    from core.plugins import registry
+    from core.services.chart import seed_default_chart
+    from core.services.transaction import atomic
+
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": scratch_url,
+                        "INSTANCE_PATH": str(tmp_path / "instance"), "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin",)})
+    authorize = {"event": "app.store.authorize", "data": {"access_token": "at-1", "refresh_token": "rt-1",
+                                                          "scope": "orders.read"}}
+    waiting = {"event": "app.store.authorize", "data": {"access_token": "at-2"}}
+    with other.app_context():
+        try:
+            upgrade(revision="0006_security")
+            with atomic():
+                seed_default_chart()
+            registry().install("dummy")
+            registry().enable("dummy")
+            store, _key = connections.create_store("dummy", "Old shop")
+            rows = [
+                WebhookDelivery(store_id=store.id, delivery_key="d-1", status="processed",
+                                headers={"authorization": "Basic c2VjcmV0", "x-delivery": "d-1"},
+                                body=json.dumps(authorize).encode()),
+                WebhookDelivery(store_id=store.id, delivery_key="d-2", status="received", headers={},
+                                body=json.dumps(waiting).encode()),
+            ]
+            db.session.add_all(rows)
+            db.session.commit()
+            db.session.remove()
+
+            upgrade(revision="heads")
+
+            done, pending = db.session.query(WebhookDelivery).order_by(WebhookDelivery.delivery_key).all()
+            assert done.headers == {"x-delivery": "d-1"}
+            assert json.loads(done.body)["data"] == {"access_token": "[redacted]", "refresh_token": "[redacted]",
+                                                     "scope": "orders.read"}
+            assert json.loads(pending.body) == waiting  # its job still needs the token
+        finally:
+            db.session.remove()
+            db.engine.dispose()
