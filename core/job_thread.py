@@ -51,7 +51,7 @@ class ThreadQueue:
         self._stopping = False
         self._busy = False
 
-    def enqueue(self, job: str, args: tuple[Any, ...], retries: int) -> None:
+    def enqueue(self, job: str, args: tuple[Any, ...], retries: int, unique: str | None = None) -> None:
         self.start()
         self._push(_Task(time.monotonic(), next(self._seq), job, tuple(args), retries))
 

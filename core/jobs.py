@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -21,12 +22,14 @@ REDIS_CONNECT_TIMEOUT = 3
 RETRY_INTERVALS = (5, 30, 120)
 
 
-def enqueue(job: str, *args: Any, retries: int = len(RETRY_INTERVALS)) -> None:
+def enqueue(job: str, *args: Any, retries: int = len(RETRY_INTERVALS), unique: str | None = None) -> None:
     """Run the function at dotted path ``job`` with JSON-able ``args`` in the background.
 
-    Call it after the transaction that made the work has committed.
+    Call it after the transaction that made the work has committed. ``unique`` names the job: on
+    Redis, while a job of that name is still waiting (queued or scheduled for a retry), queueing it
+    again does nothing, so a recovery round never piles copies onto a backed-up queue.
     """
-    current_app.extensions["mizan.jobs"].enqueue(job, args, retries)
+    current_app.extensions["mizan.jobs"].enqueue(job, args, retries, unique)
 
 
 def every(app: Flask, seconds: float, job: str, *args: Any) -> None:
@@ -53,7 +56,7 @@ class InlineQueue:
     """Synchronous mode (``JOBS_MODE = "inline"``, tests and commands): run the job now, in a fresh
     app context, retrying at once on error."""
 
-    def enqueue(self, job: str, args: tuple[Any, ...], retries: int) -> None:
+    def enqueue(self, job: str, args: tuple[Any, ...], retries: int, unique: str | None = None) -> None:
         if db.session().in_transaction():
             db.session.commit()  # the caller's work is done; free SQLite's write lock
         function = resolve(job)
@@ -79,11 +82,26 @@ class RedisQueue:
         self.queue = Queue(name, connection=self.connection)
         self.intervals = intervals
 
-    def enqueue(self, job: str, args: tuple[Any, ...], retries: int) -> None:
+    def enqueue(self, job: str, args: tuple[Any, ...], retries: int, unique: str | None = None) -> None:
         from rq import Retry
 
+        # Named per queue (apps may share a Redis); rq takes only letters, digits, "_" and "-".
+        job_id = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.queue.name}--{unique}") if unique is not None else None
+        if job_id is not None and self._waiting(job_id):
+            return
         retry = Retry(max=retries, interval=list(self.intervals[:retries])) if retries else None
-        self.queue.enqueue(job, *args, retry=retry, job_timeout=600, failure_ttl=7 * 24 * 3600)
+        self.queue.enqueue(job, *args, retry=retry, job_id=job_id, job_timeout=600, failure_ttl=7 * 24 * 3600)
+
+    def _waiting(self, job_id: str) -> bool:
+        """Whether the job ``job_id`` waits to run (a started one may belong to a dead worker: not counted)."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        try:
+            status = Job.fetch(job_id, connection=self.connection).get_status()
+        except NoSuchJobError:
+            return False
+        return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def init_app(app: Flask) -> None:

@@ -132,10 +132,15 @@ def _carries_secrets(store: StoreConnection, headers: dict[str, str], body: byte
         return True
 
 
+def delivery_job_id(delivery_id: int) -> str:
+    """The name of a delivery's processing job: a delivery waits in the queue at most once."""
+    return f"mizan-delivery-{delivery_id}"
+
+
 def _queue(delivery_id: int) -> bool:
     """Queue the delivery's job; False when the queue is unreachable (the periodic recovery queues it)."""
     try:
-        enqueue(PROCESS_JOB, delivery_id)
+        enqueue(PROCESS_JOB, delivery_id, unique=delivery_job_id(delivery_id))
     except Exception:  # e.g. Redis down: the delivery is stored, so the answer is still 200
         log.exception("delivery %s stored but not queued; the recovery will queue it", delivery_id)
         return False

@@ -232,11 +232,11 @@ def schedule_recovery(app: Any) -> None:
 
 def recover_deliveries(older_than_seconds: float = 60) -> int:
     """Re-enqueue deliveries whose job was lost (e.g. its worker was killed)."""
-    from core.integration.inbox import unprocessed_deliveries
+    from core.integration.inbox import delivery_job_id, unprocessed_deliveries
     from core.jobs import enqueue
 
     ids = unprocessed_deliveries(older_than_seconds)
     db.session.commit()
     for delivery_id in ids:
-        enqueue("core.integration.tasks.process_delivery", delivery_id)
+        enqueue("core.integration.tasks.process_delivery", delivery_id, unique=delivery_job_id(delivery_id))
     return len(ids)

@@ -219,9 +219,9 @@ def test_a_live_sync_progress_box_updates_without_reloading(browser, users, app,
     class Deferred:
         """Runs the sync job in a thread once the gate opens, like a worker picking it up later."""
 
-        def enqueue(self, job, args, retries):  # noqa: ANN001, ANN201
+        def enqueue(self, job, args, retries, unique=None):  # noqa: ANN001, ANN201
             if job != SYNC_JOB:
-                return inline.enqueue(job, args, retries)
+                return inline.enqueue(job, args, retries, unique)
 
             def later() -> None:
                 gate.wait(10)
