@@ -48,16 +48,7 @@ def _address() -> str:
 
 def retry_after(scope: str) -> int | None:
     """Seconds until this address may try ``scope`` again, or None when it may now."""
-    limiter, address = _limiter(), _address()
-    try:
-        for limit in _limits(scope):
-            if not limiter.test(limit, KEY_PREFIX, scope, address):
-                reset_at = limiter.get_window_stats(limit, KEY_PREFIX, scope, address).reset_time
-                g.mizan_retry_after = max(1, math.ceil(reset_at - time.time()))
-                return g.mizan_retry_after
-    except Exception:  # the storage is down: the per-account lockout still holds
-        log.exception("rate limit storage unavailable; %s allowed", scope)
-    return None
+    return _over_limit(scope, count=False)
 
 
 def take_attempt(scope: str) -> int | None:
@@ -67,10 +58,16 @@ def take_attempt(scope: str) -> int | None:
     Counting first closes the race of check-then-count: requests that arrive while earlier ones
     are still checking a password cannot all pass the check.
     """
+    return _over_limit(scope, count=True)
+
+
+def _over_limit(scope: str, *, count: bool) -> int | None:
+    """Seconds to wait when this address is over a limit of ``scope``; ``count`` also counts this attempt."""
     limiter, address = _limiter(), _address()
+    allowed = limiter.hit if count else limiter.test
     try:
         for limit in _limits(scope):
-            if not limiter.hit(limit, KEY_PREFIX, scope, address):
+            if not allowed(limit, KEY_PREFIX, scope, address):
                 reset_at = limiter.get_window_stats(limit, KEY_PREFIX, scope, address).reset_time
                 g.mizan_retry_after = max(1, math.ceil(reset_at - time.time()))
                 return g.mizan_retry_after

@@ -30,6 +30,23 @@ class SallaDriver:
     def connect_webhooks(self, url: str) -> None:
         self.sandbox.set_webhook_target(url)
 
+    def store_awaiting_authorize(self, app: Any, url: str) -> tuple[int, str]:
+        """A Salla store connected without its token (easy mode: ``app.store.authorize`` brings it):
+        its id and connection key."""
+        from core.extensions import db
+        from core.integration import connections
+        from core.plugins import registry
+
+        with app.app_context():
+            registry().install("salla")
+            registry().enable("salla")
+            store, key = connections.create_store("salla", "Easy mode")
+            credentials = {k: v for k, v in self.credentials(url).items() if k != "access_token"}
+            connections.set_credentials(store.id, credentials)
+            store_id = store.id
+            db.session.remove()
+        return store_id, key
+
     def new_order(self, items: list[tuple[Any, int]], *, send: bool = True, **options: Any) -> dict:
         options.pop("guest", None)
         return self.sandbox.create_order(items, send=send, **options)

@@ -25,7 +25,7 @@ from tests.integration.conftest import (
     purge_queue,
     redis_url,
 )
-from tests.integration.reads import count
+from tests.integration.reads import count, count_in, delivery_row
 from tests.integration.test_jobs_redis import start_worker, wait_for
 
 #: A closed port on loopback: connecting fails at once.
@@ -73,14 +73,6 @@ def retrying_app(app, tmp_path):
     finally:
         with redis_app.app_context():
             db.engine.dispose()
-
-
-def delivery_row(app, delivery_id: int) -> WebhookDelivery:
-    with app.app_context():
-        row = db.session.get(WebhookDelivery, delivery_id)
-        db.session.expunge(row)
-        db.session.remove()
-    return row
 
 
 def set_plugin(app, name: str, *, enabled: bool) -> None:
@@ -172,13 +164,6 @@ def test_a_webhook_arriving_while_redis_is_down_is_stored_and_answered_200(app, 
     row = delivery_row(app, response.get_json()["delivery_id"])
     assert row.status == "received" and row.attempts == 0
     assert count_in(app, WebhookDelivery) == 1 and count_in(app, SalesInvoice) == 0
-
-
-def count_in(app, model) -> int:
-    with app.app_context():
-        value = count(model)
-        db.session.remove()
-    return value
 
 
 @pytest.mark.slow

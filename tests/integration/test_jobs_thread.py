@@ -22,7 +22,7 @@ from core.plugins import registry
 from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, sign
 from core.testing.sandbox import SandboxServer
 from tests.integration.conftest import DUMMY_PLUGIN, SECRET, DummyShop, order_payload
-from tests.integration.reads import count
+from tests.integration.reads import count_in, delivery_row
 from tests.integration.test_jobs_redis import wait_for
 from tests.integration.test_jobs_retries import set_plugin
 
@@ -72,21 +72,6 @@ def thread_app(app, tmp_path):
             db.engine.dispose()
 
 
-def rows(app, model) -> int:
-    with app.app_context():
-        value = count(model)
-        db.session.remove()
-    return value
-
-
-def delivery(app, delivery_id: int) -> WebhookDelivery:
-    with app.app_context():
-        row = db.session.get(WebhookDelivery, delivery_id)
-        db.session.expunge(row)
-        db.session.remove()
-    return row
-
-
 def test_a_webhook_is_answered_before_its_slow_jobs_run_and_the_order_is_still_booked(app, thread_app, dummy_shop):
     """Issue 7 item 12: answered over HTTP before the slow jobs it starts have run (inline, the
     answer would wait for them: at least SLOW_SECONDS)."""
@@ -106,7 +91,7 @@ def test_a_webhook_is_answered_before_its_slow_jobs_run_and_the_order_is_still_b
         answered = time.monotonic() - started
         assert response.status_code == 200 and response.json()["message"] == "received"
         assert answered < SLOW_SECONDS, f"answered in {answered:.2f} s, after the slow job"
-        wait_for(lambda: rows(app, SalesInvoice) == 1 and bool(SlowListener.finished), 60,
+        wait_for(lambda: count_in(app, SalesInvoice) == 1 and bool(SlowListener.finished), 60,
                  "the order to be booked and its plugin event to run")
     assert SlowListener.finished[0] - started >= SLOW_SECONDS
     with app.app_context():
@@ -121,11 +106,11 @@ def test_the_thread_retries_a_failed_job_after_its_delay(app, thread_app, dummy_
 
     served = thread_app(JOB_RETRY_INTERVALS=(1, 1, 1))
     run_in_background(served)
-    wait_for(lambda: delivery(app, delivery_id).attempts >= 1, 60, "the first attempt to fail")
-    assert delivery(app, delivery_id).status == "received"
+    wait_for(lambda: delivery_row(app, delivery_id).attempts >= 1, 60, "the first attempt to fail")
+    assert delivery_row(app, delivery_id).status == "received"
     set_plugin(app, "dummy", enabled=True)
-    wait_for(lambda: delivery(app, delivery_id).status == "processed", 60, "the retry to book the order")
-    assert rows(app, SalesInvoice) == 1 and rows(app, StoreOrder) == 1
+    wait_for(lambda: delivery_row(app, delivery_id).status == "processed", 60, "the retry to book the order")
+    assert count_in(app, SalesInvoice) == 1 and count_in(app, StoreOrder) == 1
 
 
 def store_without_queueing(app, dummy_shop, tmp_path, key: str) -> int:
@@ -142,7 +127,7 @@ def store_without_queueing(app, dummy_shop, tmp_path, key: str) -> int:
     with down.app_context():
         db.engine.dispose()
     delivery_id = response.get_json()["delivery_id"]
-    assert delivery(app, delivery_id).status == "received"
+    assert delivery_row(app, delivery_id).status == "received"
     return delivery_id
 
 
@@ -152,5 +137,5 @@ def test_the_thread_books_deliveries_left_unprocessed_when_it_starts(app, thread
 
     served = thread_app()
     run_in_background(served)  # what `flask demo serve` does before serving
-    wait_for(lambda: delivery(app, delivery_id).status == "processed", 60, "the start-up recovery to book it")
-    assert rows(app, SalesInvoice) == 1
+    wait_for(lambda: delivery_row(app, delivery_id).status == "processed", 60, "the start-up recovery to book it")
+    assert count_in(app, SalesInvoice) == 1

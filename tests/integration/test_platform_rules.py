@@ -192,7 +192,6 @@ def test_salla_app_authorize_event_brings_the_tokens_and_activates_the_store(app
     """C2 (Salla easy mode): the store waits for app.store.authorize, which carries the tokens."""
     from core.integration import connections
     from core.models import StoreConnection
-    from core.plugins import registry
     from core.testing.sandbox import SandboxServer
     from tests.integration.drivers import SallaDriver
 
@@ -201,14 +200,7 @@ def test_salla_app_authorize_event_brings_the_tokens_and_activates_the_store(app
     with SandboxServer(app) as erp, driver.sandbox.serve() as shop:
         app.config["PUBLIC_URL"] = erp.url
         try:
-            with app.app_context():
-                registry().install("salla")
-                registry().enable("salla")
-                store, key = connections.create_store("salla", "Easy mode")
-                credentials = {k: v for k, v in driver.credentials(shop.url).items() if k != "access_token"}
-                connections.set_credentials(store.id, credentials)
-                store_id = store.id
-                db.session.remove()
+            store_id, key = driver.store_awaiting_authorize(app, shop.url)
             driver.connect_webhooks(f"{erp.url}/webhooks/{key}")
             driver.sandbox.authorize()
             with app.app_context():

@@ -14,7 +14,6 @@ from core.extensions import db
 from core.integration import connections
 from core.integration.inbox import stored_body
 from core.models import StoreConnection, WebhookDelivery
-from core.plugins import registry
 from core.testing.sandbox import SandboxServer
 from tests.integration.conftest import order_payload
 from tests.integration.drivers import SallaDriver
@@ -27,14 +26,7 @@ def easy_mode_salla(app):
     """A Salla store waiting for ``app.store.authorize`` (its sandbox served), and its key."""
     driver = SallaDriver()
     with driver.sandbox.serve() as shop:
-        with app.app_context():
-            registry().install("salla")
-            registry().enable("salla")
-            store, key = connections.create_store("salla", "Easy mode")
-            credentials = {k: v for k, v in driver.credentials(shop.url).items() if k != "access_token"}
-            connections.set_credentials(store.id, credentials)
-            store_id = store.id
-            db.session.remove()
+        store_id, key = driver.store_awaiting_authorize(app, shop.url)
         yield driver, store_id, key
 
 
