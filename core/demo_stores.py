@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.integration import connections
-from core.integration.platform import PlatformPlugin
 from core.models import Branch, Client, StoreConnection, Warehouse
+from core.platform.base import PlatformPlugin
 from core.plugins import registry
 from core.testing.sandbox import SandboxServer
 

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint
 
-    from core.integration.data import OrderData
-    from core.integration.platform import StoreAPI
     from core.models import SalesInvoice
     from core.models.stores import StoreConnection
+    from core.platform.base import StoreAPI
+    from core.platform.data import OrderData
     from core.services.chart import DefaultAccount
 
 #: The project name shared by the specs and implementations.
@@ -107,7 +107,7 @@ def webhook_carries_secrets(store: StoreConnection, headers: dict[str, str], bod
 
 @hookspec(firstresult=True)
 def parse_webhook(store: StoreConnection, headers: dict[str, str], body: bytes) -> Any:
-    """Turn an authentic delivery into a :class:`core.integration.data.StoreEvent`.
+    """Turn an authentic delivery into a :class:`core.platform.data.StoreEvent`.
 
     :param store: the store connection.
     :param headers: the request headers stored with the delivery.
@@ -119,7 +119,7 @@ def parse_webhook(store: StoreConnection, headers: dict[str, str], body: bytes) 
 
 @hookspec(firstresult=True)
 def store_api(store: StoreConnection) -> StoreAPI | None:
-    """An API client for the store (see :class:`core.integration.platform.StoreAPI`).
+    """An API client for the store (see :class:`core.platform.base.StoreAPI`).
 
     :param store: the store connection, with decrypted credentials available.
     :returns: the client, or ``None`` when not your platform.

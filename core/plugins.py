@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import hookspecs
 from core.extensions import db
-from core.integration.platform import PlatformPlugin
 from core.models import PluginRecord
 from core.models.base import utcnow
+from core.platform.base import PlatformPlugin
 from core.services.errors import Conflict, NotFound
 from core.services.transaction import atomic
 

@@ -11,7 +11,7 @@ import pluggy
 import pytest
 
 from core import hookspecs
-from core.integration.platform import PlatformPlugin
+from core.platform.base import PlatformPlugin
 from core.plugins import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.integration.data import CategoryData, ProductData
-from core.integration.schemas import OrderSchema
+from core.platform.data import CategoryData, ProductData
+from core.platform.schemas import OrderSchema
 from core.testing.conformance import PlatformConformance, SignedDelivery
 from core.testing.dummy import (
     DELIVERY_HEADER,

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from flask import current_app
 
-from core.integration.data import OrderData
 from core.money import ZERO, money
+from core.platform.data import OrderData
 from core.services.errors import Invalid
 from core.services.pricing import PricedLine, compute_invoice_amounts
 

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from core.extensions import db
 from core.integration.amounts import reconcile
 from core.integration.clients import client_for
-from core.integration.data import OrderData, ProductData, RefundData
 from core.integration.links import linked_id
-from core.integration.platform import PlatformPlugin, StoreAPI, StoreAPIError
 from core.integration.products import create_from_store, from_order_line, product_for_order_line
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
+from core.platform.base import PlatformPlugin, StoreAPI, StoreAPIError
+from core.platform.data import OrderData, ProductData, RefundData
 from core.plugins import registry
 from core.services.chart import account_by_key
 from core.services.company import company_settings

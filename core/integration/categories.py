@@ -5,9 +5,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.links import link, linked_id
-from core.integration.platform import StoreAPI
 from core.integration.synclog import log_event
 from core.models import Category, StoreConnection
+from core.platform.base import StoreAPI
 from core.services.transaction import atomic
 
 

@@ -5,9 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from core.integration.data import CustomerData
 from core.integration.links import link, linked_id
 from core.models import Client, StoreConnection
+from core.platform.data import CustomerData
 from core.services.transaction import atomic
 
 

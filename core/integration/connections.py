@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from core.integration.platform import StoreAPI, StoreAPIError
 from core.integration.settings import StoreSettingsSchema
 from core.models import StoreConnection
 from core.models.base import utcnow
+from core.platform.base import StoreAPI, StoreAPIError
 from core.plugins import registry
 from core.secrets import decrypt_json, encrypt_json, mask
 from core.services.errors import Conflict, Invalid, NotFound

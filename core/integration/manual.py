@@ -4,10 +4,10 @@ from __future__ import annotations
 from core.extensions import db
 from core.integration.booking import BookingResult, book_order
 from core.integration.connections import get_store, store_api
-from core.integration.platform import StoreAPIError
-from core.integration.schemas import OrderSchema
 from core.integration.synclog import log_event
 from core.models import StoreOrder
+from core.platform.base import StoreAPIError
+from core.platform.schemas import OrderSchema
 from core.services.errors import Conflict, NotFound
 from core.services.transaction import atomic
 

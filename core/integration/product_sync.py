@@ -7,14 +7,14 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.integration.connections import get_store, store_api
-from core.integration.data import ProductData
 from core.integration.links import link, store_link_for
-from core.integration.platform import StoreAPIError
 from core.integration.products import ProductOutcome, upsert_from_store
 from core.integration.synclog import log_event
 from core.jobs import enqueue
 from core.models import Product, ProductSyncRun, StoreConnection
 from core.models.base import utcnow
+from core.platform.base import StoreAPIError
+from core.platform.data import ProductData
 from core.services.errors import Conflict
 from core.services.transaction import atomic
 

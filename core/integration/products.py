@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from core.integration.data import OrderLineData, ProductData
 from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
 from core.integration.synclog import log_event
 from core.models import ExternalLink, Product, StoreConnection
 from core.money import ZERO, money
+from core.platform.data import OrderLineData, ProductData
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.transaction import atomic
 

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.integration.booking import BookingResult, clearing_account, to_json
-from core.integration.data import RefundData
 from core.integration.synclog import document, log_event
 from core.models import InvoiceLine, ReturnInvoice, StoreConnection, StoreOrder, StoreRefund
+from core.platform.data import RefundData
 from core.services.errors import DuplicateDocument, ServiceError
 from core.services.returns import ReturnDraft, ReturnLineDraft, full_return_lines, post_return
 from core.services.transaction import atomic

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from core.extensions import db
-from core.integration.data import StockQuantity
 from core.integration.links import store_link_for
-from core.integration.platform import RateLimited, StoreAPIError
 from core.integration.synclog import log_event
 from core.jobs import enqueue
 from core.models import PendingStockPush, Product, StockLevel, StoreConnection
 from core.models.base import utcnow
+from core.platform.base import RateLimited, StoreAPIError
+from core.platform.data import StockQuantity
 from core.services.transaction import atomic
 from core.services.upsert import insert_or_update
 

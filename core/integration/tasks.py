@@ -11,14 +11,14 @@ from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
-from core.integration.data import StoreEvent, nul_fields
 from core.integration.inbox import stored_body
 from core.integration.products import sync_store_product
 from core.integration.refunds import book_refund
-from core.integration.schemas import OrderSchema
 from core.integration.synclog import log_event
 from core.models import SalesInvoice, StoreOrder, WebhookDelivery
 from core.models.base import utcnow
+from core.platform.data import StoreEvent, nul_fields
+from core.platform.schemas import OrderSchema
 from core.plugins import registry
 from core.services.transaction import atomic
 
@@ -41,7 +41,7 @@ def process_delivery(delivery_id: int) -> str:
     store = get_store(delivery.store_id)
     try:
         event = _parse(store, delivery)
-        outcome = _act(store, event, delivery_id)
+        outcome = act(store, event, delivery_id)
     except NeedsAttention as problem:
         db.session.rollback()
         _mark(delivery_id, "needs_attention", str(problem), failed=False)
@@ -122,7 +122,7 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-def _act(store: Any, event: Any, delivery_id: int) -> str:
+def act(store: Any, event: Any, delivery_id: int) -> str:
     if event.kind == "order":
         return book_order(store, event.order, api=_api_or_none(store), delivery_id=delivery_id).outcome
     if event.kind == "refund":

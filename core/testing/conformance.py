@@ -36,7 +36,10 @@ from marshmallow import Schema, ValidationError
 
 from core import hookspecs
 from core.integration.booking import to_json
-from core.integration.data import (
+from core.integration.inbox import kept_headers
+from core.models.stores import StoreConnection
+from core.platform.base import PlatformPlugin, RateLimited
+from core.platform.data import (
     CategoryData,
     OrderData,
     OrderLineData,
@@ -46,16 +49,13 @@ from core.integration.data import (
     StockQuantity,
     StoreEvent,
 )
-from core.integration.inbox import kept_headers
-from core.integration.platform import PlatformPlugin, RateLimited
-from core.integration.schemas import OrderSchema
-from core.models.stores import StoreConnection
+from core.platform.schemas import OrderSchema
 from core.secrets import encrypt_json
 from core.services.chart import DEFAULT_CHART
 
 #: What ``signed_delivery(kind)`` must be able to produce.
 DELIVERY_KINDS = ("order_completed", "order_created", "refund", "product")
-#: The methods of :class:`core.integration.platform.StoreAPI` (``fetch_product`` is optional there).
+#: The methods of :class:`core.platform.base.StoreAPI` (``fetch_product`` is optional there).
 STORE_API_METHODS = ("check_credentials", "register_webhooks", "list_categories", "list_products",
                      "fetch_order", "push_stock", "push_product")
 #: The webhook inbox keeps delivery keys in a ``String(200)`` column with a unique index.

@@ -17,7 +17,9 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields
 
 from core.integration.connections import credentials
-from core.integration.data import (
+from core.models import StoreConnection
+from core.platform.base import PlatformPlugin, RateLimited, StoreAPIError, signatures_match
+from core.platform.data import (
     CategoryData,
     OrderData,
     ProductData,
@@ -25,9 +27,7 @@ from core.integration.data import (
     StockQuantity,
     StoreEvent,
 )
-from core.integration.platform import PlatformPlugin, RateLimited, StoreAPIError, signatures_match
-from core.integration.schemas import OrderSchema, ProductSchema, RefundSchema
-from core.models import StoreConnection
+from core.platform.schemas import OrderSchema, ProductSchema, RefundSchema
 from core.services.chart import DefaultAccount
 
 SIGNATURE_HEADER = "X-Dummy-Signature"
@@ -70,7 +70,7 @@ class DummyStore:
 
 
 class DummyClient:
-    """The dummy store's API client (see :class:`core.integration.platform.StoreAPI`)."""
+    """The dummy store's API client (see :class:`core.platform.base.StoreAPI`)."""
 
     page_size = 2
 

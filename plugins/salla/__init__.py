@@ -5,8 +5,8 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from core.integration.connections import credentials
-from core.integration.data import StoreEvent
-from core.integration.platform import PlatformPlugin
+from core.platform.base import PlatformPlugin
+from core.platform.data import StoreEvent
 from core.services.chart import DefaultAccount
 from core.testing.sandbox import DemoSandbox
 from plugins.salla.client import SallaClient

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import httpx
 
-from core.integration.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
-from core.integration.platform import RateLimited, StoreAPIError
+from core.platform.base import RateLimited, StoreAPIError
+from core.platform.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
 from plugins.salla.schemas import DEFAULT_API_BASE, category_data, order_data, product_data
 
 PER_PAGE = 60  # Salla's maximum page size

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from core.integration import schemas as core
-from core.integration.data import CategoryData, OrderData, ProductData, RefundData
 from core.money import ZERO, money
+from core.platform import schemas as core
+from core.platform.data import CategoryData, OrderData, ProductData, RefundData
 
 DEFAULT_API_BASE = "https://api.salla.dev/admin/v2"
 RIYADH = timezone(timedelta(hours=3))

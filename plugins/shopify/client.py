@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from core.integration.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
-from core.integration.platform import RateLimited, StoreAPIError
+from core.platform.base import RateLimited, StoreAPIError
+from core.platform.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
 from plugins.shopify import schemas
 from plugins.shopify.schemas import gid, legacy_id, nodes
 from plugins.shopify.webhooks import SUBSCRIBED_TOPICS

@@ -16,9 +16,9 @@ from marshmallow import (
     validate,
 )
 
-from core.integration import schemas as core
-from core.integration.data import CategoryData, OrderData, ProductData, RefundData
 from core.money import ZERO, money
+from core.platform import schemas as core
+from core.platform.data import CategoryData, OrderData, ProductData, RefundData
 
 DEFAULT_VARIANT_TITLE = "Default Title"
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")

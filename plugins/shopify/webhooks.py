@@ -10,8 +10,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from core.integration.data import StoreEvent
-from core.integration.platform import signatures_match
+from core.platform.base import signatures_match
+from core.platform.data import StoreEvent
 from plugins.shopify import schemas
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"

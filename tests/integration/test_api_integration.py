@@ -10,8 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.integration.data import CategoryData, ProductData
-from core.integration.schemas import OrderSchema
 from core.models import (
     Account,
     Category,
@@ -21,6 +19,8 @@ from core.models import (
     StoreConnection,
     StoreOrder,
 )
+from core.platform.data import CategoryData, ProductData
+from core.platform.schemas import OrderSchema
 from core.plugins import registry
 from core.testing.dummy import SIGNATURE_HEADER, DummyStore, sign
 from tests.builders import Builders

@@ -11,8 +11,6 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.integration import connections
-from core.integration.data import ProductData
-from core.integration.schemas import OrderSchema
 from core.models import (
     Account,
     PluginRecord,
@@ -22,6 +20,8 @@ from core.models import (
     WebhookDelivery,
 )
 from core.models.base import utcnow
+from core.platform.data import ProductData
+from core.platform.schemas import OrderSchema
 from core.plugins import registry
 from core.testing.dummy import SIGNATURE_HEADER, DummyStore, sign
 from tests.builders import Builders

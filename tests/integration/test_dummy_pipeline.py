@@ -136,7 +136,7 @@ def test_a_small_difference_goes_to_rounding_and_a_large_one_is_explained(app, d
 
 def test_an_unknown_sku_is_created_with_the_store_quantity_then_invoiced(app, dummy_shop):
     """O7, O8: the product is created, its stock brought in as an opening balance, then sold."""
-    from core.integration.data import ProductData
+    from core.platform.data import ProductData
 
     dummy_shop.remote.products.append(
         ProductData("p-9", "NEW-9", "New thing", Decimal("40"), cost=Decimal("12"), quantity=Decimal("4"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.extensions import db
-from core.integration.data import ProductData
 from core.integration.product_sync import start_product_sync
+from core.platform.data import ProductData
 from core.testing.dummy import DummyStore
 from tests.builders import Builders
 from tests.web.integration_fixtures import *  # noqa: F403  (the fixtures sign_in and dummy_shop)

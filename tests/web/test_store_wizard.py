@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.integration.data import ProductData
-from core.integration.schemas import OrderSchema
 from core.models import Product, ProductSyncRun, SalesInvoice, StoreConnection, Warehouse
+from core.platform.data import ProductData
+from core.platform.schemas import OrderSchema
 from core.plugins import registry
 from core.testing.dummy import SIGNATURE_HEADER, DummyStore, sign
 from tests.builders import Builders

@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.integration.data import ProductData
-from core.integration.schemas import OrderSchema
 from core.integration.synclog import log_event
 from core.models import ProductSyncRun, SalesInvoice, StoreOrder, SyncLogEntry
+from core.platform.data import ProductData
+from core.platform.schemas import OrderSchema
 from core.services.transaction import atomic
 from core.testing.dummy import DummyStore
 from tests.web.integration_fixtures import *  # noqa: F403  (the fixtures sign_in and dummy_shop)

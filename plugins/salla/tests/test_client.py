@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from core.integration.data import ProductData, StockQuantity
-from core.integration.platform import RateLimited, StoreAPIError
+from core.platform.base import RateLimited, StoreAPIError
+from core.platform.data import ProductData, StockQuantity
 from plugins.salla.client import SallaClient
 from plugins.salla.sandbox import SallaSandbox
 from plugins.salla.webhooks import parse_delivery

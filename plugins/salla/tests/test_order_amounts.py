@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.integration.data import OrderData
 from core.money import money
+from core.platform.data import OrderData
 from core.services.pricing import InvoiceAmounts, PricedLine, compute_invoice_amounts
 from plugins.salla.sandbox import SallaSandbox
 from plugins.salla.webhooks import parse_delivery

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from core.integration.data import StoreEvent
+from core.platform.data import StoreEvent
 from plugins.salla.sandbox import SallaSandbox, sign
 from plugins.salla.tests import MERCHANT, SECRET
 from plugins.salla.webhooks import delivery_key, parse_delivery, verify_signature

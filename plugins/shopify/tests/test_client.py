@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from core.integration.data import ProductData, StockQuantity
-from core.integration.platform import RateLimited, StoreAPIError
+from core.platform.base import RateLimited, StoreAPIError
+from core.platform.data import ProductData, StockQuantity
 from plugins.shopify import client as client_module
 from plugins.shopify.client import ShopifyClient
 from plugins.shopify.sandbox import API_PREFIX, API_VERSION, ShopifySandbox, gid

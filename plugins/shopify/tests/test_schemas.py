@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from core.integration.data import OrderData
+from core.platform.data import OrderData
 from core.services.pricing import PricedLine, compute_invoice_amounts
 from plugins.shopify import schemas
 from plugins.shopify.client import ShopifyClient

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from core.integration import data
+from core.platform import data
 
 #: Largest amount a store may send (a trillion): far inside the money columns (18 digits, 2 places),
 #: so sums and VAT of such amounts still fit.

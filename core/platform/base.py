@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from marshmallow import Schema
 
 from core.hookspecs import hookimpl
-from core.integration.data import (
+from core.platform.data import (
     CategoryData,
     OrderData,
     ProductData,
