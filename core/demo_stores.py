@@ -32,9 +32,7 @@ def connect_demo_stores(first_port: int) -> tuple[list[DemoStore], list[SandboxS
     plugins = registry()
     stores, servers = [], []
     port = first_port
-    for name, plugin in sorted(plugins.pm.list_name_plugin()):
-        if not isinstance(plugin, PlatformPlugin) or name in plugins.load_errors:
-            continue
+    for name, plugin in plugins.discovered_platforms():
         sandbox = plugin.demo_sandbox()
         if sandbox is None:
             continue

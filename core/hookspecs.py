@@ -1,9 +1,10 @@
 """The hooks Mizan plugins implement, in families: registration, store platform, events.
 
 Every hook is documented here once; ``docs/plugins.md`` lists them all and a test keeps the
-two in step. Collectors (``register_*``) return lists that the core concatenates; decisions
-(``firstresult``) stop at the first plugin that answers something other than ``None``; events
-(``on_*``) run after the database commit, in a job, one plugin at a time.
+two in step. Collectors (``register_*``) return lists that the core concatenates; the lifecycle hook is
+called on the one plugin concerned; events (``on_*``) run after the database commit, in a job,
+one plugin at a time. What a store platform does (verify, parse, its API client) is not a hook:
+the core calls the methods of the platform's :class:`core.platform.base.PlatformPlugin` directly.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
     from core.models import SalesInvoice
     from core.models.stores import StoreConnection
-    from core.platform.base import StoreAPI
     from core.platform.data import OrderData
     from core.services.chart import DefaultAccount
 
@@ -34,10 +34,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_default_accounts(plugin_name: str) -> list[DefaultAccount] | None:
-    """Accounts the plugin needs, created once when it is installed (idempotent).
+def register_default_accounts() -> list[DefaultAccount]:
+    """Lifecycle: the accounts the plugin needs, created once when it is installed (idempotent).
 
-    :param plugin_name: the plugin being installed; answer only for your own name.
+    Called on the plugin being installed only (``flask plugins install``, the first store
+    activation), never on the others. ``PlatformPlugin`` answers with its ``default_accounts``::
+
+        @hookimpl
+        def register_default_accounts(self):
+            return [DefaultAccount("1104", "salla_clearing", "asset", "Salla clearing", "مقاصة سلة", "11")]
+
     :returns: default accounts (code, key, type, English and Arabic names, parent code).
     """
 
@@ -55,74 +61,6 @@ def register_commands() -> list[click.Command] | None:
     """Click commands added under the ``flask`` command line.
 
     :returns: commands or groups; name them after the plugin.
-    """
-
-
-# -------------------------------------------------------------------------
-# Store platform: decisions answered by the plugin that owns the platform
-# -------------------------------------------------------------------------
-
-
-@hookspec(firstresult=True)
-def settings_schema(platform: str) -> type[Any] | None:
-    """The marshmallow schema of the credentials a store of ``platform`` needs.
-
-    :param platform: a platform name, e.g. the plugin's own.
-    :returns: a ``marshmallow.Schema`` subclass, or ``None`` when not yours.
-    """
-
-
-@hookspec(firstresult=True)
-def verify_webhook(store: StoreConnection, headers: dict[str, str], body: bytes) -> bool | None:
-    """Check a delivery's signature, in constant time, on the raw body.
-
-    :param store: the store connection the delivery was addressed to.
-    :param headers: the request headers (case-insensitive mapping).
-    :param body: the raw request body, exactly as received.
-    :returns: ``True`` when authentic, ``False`` when not, ``None`` when not your platform.
-    """
-
-
-@hookspec(firstresult=True)
-def webhook_delivery_key(store: StoreConnection, headers: dict[str, str], body: bytes) -> str | None:
-    """A key that is the same for every re-delivery of one event (deduplication).
-
-    :param store: the store connection.
-    :param headers: the request headers.
-    :param body: the raw body.
-    :returns: the key (a platform event id, or a hash of the body), ``None`` when not yours.
-    """
-
-
-@hookspec(firstresult=True)
-def webhook_carries_secrets(store: StoreConnection, headers: dict[str, str], body: bytes) -> bool | None:
-    """Whether an authentic delivery's body holds secrets (tokens), so the inbox stores it encrypted.
-
-    :param store: the store connection.
-    :param headers: the request headers.
-    :param body: the raw body.
-    :returns: ``True`` when the body holds secrets, ``False`` when not, ``None`` when not yours.
-    """
-
-
-@hookspec(firstresult=True)
-def parse_webhook(store: StoreConnection, headers: dict[str, str], body: bytes) -> Any:
-    """Turn an authentic delivery into a :class:`core.platform.data.StoreEvent`.
-
-    :param store: the store connection.
-    :param headers: the request headers stored with the delivery.
-    :param body: the raw body stored with the delivery.
-    :returns: the validated event; raise ``marshmallow.ValidationError`` when the payload
-        does not fit; ``None`` when not your platform.
-    """
-
-
-@hookspec(firstresult=True)
-def store_api(store: StoreConnection) -> StoreAPI | None:
-    """An API client for the store (see :class:`core.platform.base.StoreAPI`).
-
-    :param store: the store connection, with decrypted credentials available.
-    :returns: the client, or ``None`` when not your platform.
     """
 
 

@@ -126,6 +126,11 @@ class PluginRegistry:
             return plugin
         return None
 
+    def discovered_platforms(self) -> list[tuple[str, PlatformPlugin]]:
+        """Every platform plugin that loaded, enabled or not (to install and enable them)."""
+        return [(name, plugin) for name, plugin in sorted(self.pm.list_name_plugin())
+                if isinstance(plugin, PlatformPlugin) and name not in self.load_errors]
+
     def platforms(self) -> list[PlatformPlugin]:
         enabled = self.enabled_names()
         return [
@@ -183,14 +188,12 @@ class PluginRegistry:
         """Record the plugin as installed and create its default accounts once (C3)."""
         from core.services.chart import ensure_accounts
 
-        plugin = self.plugin(name)
+        self.plugin(name)
         with atomic():
             record = self._record(name)
             record.installed = True
             record.installed_at = record.installed_at or utcnow()
-            impl = getattr(plugin, "register_default_accounts", None)
-            accounts = impl(plugin_name=name) if impl else None
-            ensure_accounts(accounts or [])
+            ensure_accounts(self.call_one(name, "register_default_accounts") or [])
         return record
 
     def enable(self, name: str) -> PluginRecord:

@@ -60,7 +60,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(instance),
             "REDIS_URL": None,  # jobs in-process; the job tests build their own app on Redis
-            "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin",),
+            "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin", "core.testing.dummy_basic:DummyBasicPlugin"),
             # Per-address failure limits off: tests sign in from one address all session long;
             # tests/web/test_security_rate_limits.py turns them on.
             "LOGIN_ATTEMPT_LIMIT": "",

@@ -18,7 +18,7 @@ from core.integration.products import create_from_store, from_order_line, produc
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
-from core.platform.base import PlatformPlugin, StoreAPI, StoreAPIError
+from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderData, ProductData, RefundData
 from core.plugins import registry
 from core.services.chart import account_by_key
@@ -225,8 +225,8 @@ def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> Pr
 
 
 def clearing_account(store: StoreConnection) -> int:
-    plugin = registry().pm.get_plugin(store.platform)
-    key = plugin.clearing_account_key if isinstance(plugin, PlatformPlugin) else "payment_clearing"
+    plugin = registry().platform(store.platform)
+    key = plugin.clearing_account_key if plugin is not None else "payment_clearing"
     account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
     return (account or account_by_key("payment_clearing")).id
 

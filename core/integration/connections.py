@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets as token_source
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,12 +11,14 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.integration.settings import StoreSettingsSchema
 from core.models import StoreConnection
 from core.models.base import utcnow
-from core.platform.base import StoreAPI, StoreAPIError
+from core.platform.base import Credentials, PlatformPlugin, StoreAPI, StoreAPIError
+from core.platform.webhooks import WebhookSubscription
 from core.plugins import registry
 from core.secrets import decrypt_json, encrypt_json, mask
 from core.services.errors import Conflict, Invalid, NotFound
@@ -46,7 +48,7 @@ def _new_key() -> str:
     return KEY_PREFIX + token_source.token_urlsafe(24)
 
 
-def _platform(name: str) -> Any:
+def _platform(name: str) -> PlatformPlugin:
     plugin = registry().platform(name)
     if plugin is None:
         raise Invalid(f"No enabled plugin for the platform '{name}'.", {"platform": ["not enabled"]})
@@ -107,9 +109,9 @@ def credentials(store: StoreConnection) -> dict[str, Any]:
 
 def masked_credentials(store: StoreConnection) -> dict[str, Any]:
     """Credentials fit to show: secrets reduced to their last characters (C6)."""
-    plugin = registry().pm.get_plugin(store.platform)
+    plugin = registry().platform(store.platform)
     values = credentials(store)
-    if plugin is None:  # which fields are secret is unknown: mask them all
+    if plugin is None:  # not enabled: which fields are secret is unknown, so mask them all
         return {k: mask(str(v)) for k, v in values.items()}
     secret_fields = getattr(plugin, "secret_fields", ())
     return {k: (mask(v) if k in secret_fields else v) for k, v in values.items()}
@@ -118,8 +120,7 @@ def masked_credentials(store: StoreConnection) -> dict[str, Any]:
 def set_credentials(store_id: int, values: dict[str, Any], *, merge: bool = True) -> StoreConnection:
     """Validate ``values`` with the platform's schema and store them encrypted."""
     store = get_store(store_id)
-    _platform(store.platform)
-    schema = registry().hook.settings_schema(platform=store.platform)
+    schema = _platform(store.platform).credentials_schema
     current = credentials(store) if merge else {}
     try:
         loaded = schema().load({**current, **values})
@@ -180,10 +181,36 @@ def update_settings(store_id: int, values: dict[str, Any]) -> StoreConnection:
 
 
 def store_api(store: StoreConnection) -> StoreAPI:
-    client = registry().hook.store_api(store=store)
-    if client is None:
-        raise Invalid(f"No enabled plugin for the platform '{store.platform}'.")
-    return client
+    """The store's API client, built by its platform's plugin; tokens it refreshes are saved."""
+    store_id = store.id
+    return _platform(store.platform).client(store, Credentials(credentials(store), _saver(store_id)))
+
+
+def _saver(store_id: int) -> Callable[[dict[str, Any]], None]:
+    def save(changes: dict[str, Any]) -> None:
+        save_refreshed_credentials(store_id, changes)
+
+    return save
+
+
+def save_refreshed_credentials(store_id: int, changes: dict[str, Any]) -> None:
+    """Keep credentials a platform refreshed (a rotated refresh token, a new access token), encrypted,
+    in their own short transaction: a token rotated by the store is never lost with a later rollback."""
+    with _own_session() as session:
+        store = session.get(StoreConnection, store_id)
+        if store is None:
+            return
+        store.credentials_encrypted = encrypt_json({**decrypt_json(store.credentials_encrypted), **changes})
+        session.commit()
+
+
+@contextmanager
+def _own_session() -> Iterator[Session]:
+    session = Session(db.engine)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def activate(store_id: int, key: str | None = None) -> StoreConnection:
@@ -211,7 +238,7 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
             owner = store_for_key(key) if key else None
             if owner is None or owner.id != store.id:
                 raise Invalid("Activating this store needs its current connection key.", {"key": ["required"]})
-            api.register_webhooks(webhook_url(key))
+            api.register_webhooks(subscriptions(store, plugin, key))
     except StoreAPIError as error:
         raise Conflict(f"The store refused the connection: {error}") from None
     import_categories(store, api)
@@ -227,10 +254,34 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     return store
 
 
+def subscriptions(store: StoreConnection, plugin: PlatformPlugin, key: str) -> list[WebhookSubscription]:
+    """The webhook subscriptions of ``store``: one per topic, each to its own URL when the platform
+    names events by URL, with the secret or Basic credentials the ERP generates once and keeps
+    encrypted with the store's credentials (C6)."""
+    values = credentials(store)
+    generated: dict[str, str] = {}
+    if plugin.webhook_secret_kind == "secret" and not values.get("webhook_secret"):
+        generated["webhook_secret"] = token_source.token_urlsafe(32)
+    if plugin.webhook_secret_kind == "basic" and not values.get("webhook_password"):
+        generated["webhook_username"] = "mizan-" + token_source.token_hex(4)
+        generated["webhook_password"] = token_source.token_urlsafe(32)
+    if generated:
+        values = {**values, **generated}
+        with atomic():
+            get_store(store.id).credentials_encrypted = encrypt_json(values)
+    base = webhook_url(key)
+    secret = values.get("webhook_secret") if plugin.webhook_secret_kind == "secret" else None
+    user = values.get("webhook_username") if plugin.webhook_secret_kind == "basic" else None
+    password = values.get("webhook_password") if plugin.webhook_secret_kind == "basic" else None
+    return [
+        WebhookSubscription(topic, f"{base}/{topic}" if plugin.topic_in_url else base, secret, user, password)
+        for topic in plugin.webhook_topics
+    ]
+
+
 def _asks_for_ref(platform: str) -> bool:
     """Whether the platform's credentials have a ``store_ref`` a person can enter."""
-    schema = registry().hook.settings_schema(platform=platform)
-    return schema is not None and "store_ref" in schema().fields
+    return "store_ref" in _platform(platform).credentials_schema().fields
 
 
 def _ref_from_store(api: StoreAPI) -> str | None:
@@ -242,7 +293,7 @@ def _ref_from_store(api: StoreAPI) -> str | None:
 
 def _check_credentials_set(store: StoreConnection) -> None:
     """409 naming the missing fields when the stored credentials do not satisfy the platform's schema."""
-    schema = registry().hook.settings_schema(platform=store.platform)
+    schema = _platform(store.platform).credentials_schema
     try:
         stored = credentials(store)
     except ValueError:  # encrypted with another server key

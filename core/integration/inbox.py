@@ -1,12 +1,14 @@
-"""Receiving a webhook: verify, store durably with a unique key, enqueue — nothing else."""
+"""Receiving a webhook: the plugin verifies, the inbox stores it durably with a unique key and enqueues it."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -17,6 +19,8 @@ from core.integration.connections import store_for_key
 from core.jobs import enqueue
 from core.models import StoreConnection, WebhookDelivery
 from core.models.base import utcnow
+from core.platform.base import PlatformPlugin
+from core.platform.webhooks import Headers, Verdict, WebhookRequest
 from core.plugins import registry
 from core.secrets import decrypt_bytes, encrypt_bytes
 from core.services.transaction import atomic
@@ -27,6 +31,10 @@ log = logging.getLogger(__name__)
 KEPT_HEADER_PREFIXES = ("x-", "content-type")
 #: Kept headers whose name holds one of these are dropped all the same: they carry credentials.
 SECRET_HEADER_WORDS = ("authorization", "token", "secret", "password", "api-key", "apikey", "cookie")
+#: Query parameters named like these are not stored either (e.g. a static token sent in the URL).
+SECRET_QUERY_WORDS = ("key", "signature", "sig", "auth")
+#: What a topic in a webhook URL may look like (``order.create``, ``refund_created``).
+TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 #: The inbox's ``delivery_key`` column holds this many characters.
 DELIVERY_KEY_MAX = 200
 PROCESS_JOB = "core.integration.tasks.process_delivery"
@@ -41,7 +49,7 @@ class Receipt:
     delivery_id: int | None = None
 
 
-def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers stored with a delivery: lower-cased names, no credentials."""
     kept = {}
     for name, value in headers.items():
@@ -51,33 +59,58 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return kept
 
 
-def receive(key: str, headers: dict[str, str], body: bytes | Callable[[], bytes]) -> Receipt:
-    """Handle one delivery addressed to the store with connection key ``key``.
+def kept_query(query: str) -> str:
+    """The query string stored with a delivery: parameters named like credentials removed (C6)."""
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True)
+            if not any(word in name.lower() for word in SECRET_HEADER_WORDS + SECRET_QUERY_WORDS)]
+    return urlencode(kept)
+
+
+def receive(
+    key: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes | Callable[[], bytes],
+    *,
+    topic: str | None = None,
+    query: str = "",
+    content_type: str | None = None,
+) -> Receipt:
+    """Handle one delivery addressed to the store with connection key ``key`` (and ``topic``, when
+    the URL names one).
 
     ``body`` may be a function that reads it: it is called only once ``key`` names a store of
-    an enabled platform, so an unknown key is refused without reading what was posted.
+    an enabled platform, so an unknown key is refused without reading what was posted. The
+    platform's plugin decides whether the delivery is authentic (stored and queued), not
+    (401, nothing stored) or a ping to acknowledge (200, nothing stored).
     """
     store = store_for_key(key)
     if store is None or store.status == "disabled":
         return Receipt(404, "unknown store")
-    plugins = registry()
-    if plugins.platform(store.platform) is None:
+    plugin = registry().platform(store.platform)
+    if plugin is None:
         return Receipt(404, f"the {store.platform} plugin is not enabled")
+    if topic is not None and not TOPIC_PATTERN.fullmatch(topic):
+        return Receipt(404, "unknown topic")
     if callable(body):
         body = body()
-    if not plugins.hook.verify_webhook(store=store, headers=headers, body=body):
-        return Receipt(401, "signature does not match")
-    if not is_json(body):
+    request = webhook_request(headers, body, topic=topic, query=query, content_type=content_type)
+    verdict = _verdict(plugin, store, request)
+    if verdict is Verdict.ACKNOWLEDGE:
+        return Receipt(200, "acknowledged; nothing to process")
+    if verdict is not Verdict.AUTHENTIC:
+        return Receipt(401, "not authentic: the signature or credentials do not match")
+    if plugin.body_format == "json" and not is_json(body):
         return Receipt(400, "body is not JSON")
-    delivery_key = _delivery_key(store, headers, body)
-    secret = _carries_secrets(store, headers, body)
-    kept = kept_headers(headers)
+    delivery_key = _delivery_key(plugin, store, request)
+    secret = _carries_secrets(plugin, store, request)
     stored = encrypt_bytes(body) if secret else body
     store_id = store.id
     try:
         with atomic():
-            delivery = WebhookDelivery(store_id=store_id, delivery_key=delivery_key, headers=kept, body=stored,
-                                       body_encrypted=secret)
+            delivery = WebhookDelivery(
+                store_id=store_id, delivery_key=delivery_key, headers=kept_headers(request.headers), body=stored,
+                body_encrypted=secret, topic=topic, query=kept_query(query) or None,
+            )
             db.session.add(delivery)
             db.session.flush()
             delivery_id = delivery.id
@@ -90,6 +123,25 @@ def receive(key: str, headers: dict[str, str], body: bytes | Callable[[], bytes]
     if not _queue(delivery_id):
         return Receipt(200, "received; queued later", delivery_id)
     return Receipt(200, "received", delivery_id)
+
+
+def webhook_request(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    topic: str | None = None,
+    query: str | None = "",
+    content_type: str | None = None,
+) -> WebhookRequest:
+    """The request object handed to a plugin (at the endpoint, and rebuilt from a stored delivery)."""
+    wrapped = Headers(headers)
+    return WebhookRequest(body=body, headers=wrapped, content_type=content_type or wrapped.get("content-type", ""),
+                          query=query or "", topic=topic)
+
+
+def delivery_request(delivery: WebhookDelivery) -> WebhookRequest:
+    """A stored delivery as the plugin saw it when it arrived (credentials excepted)."""
+    return webhook_request(delivery.headers or {}, stored_body(delivery), topic=delivery.topic, query=delivery.query)
 
 
 def is_json(body: bytes) -> bool:
@@ -109,23 +161,34 @@ def stored_body(delivery: WebhookDelivery) -> bytes:
     return decrypt_bytes(delivery.body) if delivery.body_encrypted else delivery.body
 
 
-def _delivery_key(store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
-    """The platform's deduplication key; the body's hash when the plugin fails or gives none."""
+def _verdict(plugin: PlatformPlugin, store: StoreConnection, request: WebhookRequest) -> Verdict:
+    """The plugin's verdict; a plugin that fails to decide refuses the delivery (never a 500)."""
     try:
-        key = registry().hook.webhook_delivery_key(store=store, headers=headers, body=body)
+        verdict = plugin.verify(store, request)
+    except Exception:
+        log.exception("the %s plugin failed to verify a delivery; it is refused", store.platform)
+        return Verdict.REJECT
+    return verdict if isinstance(verdict, Verdict) else Verdict.REJECT
+
+
+def _delivery_key(plugin: PlatformPlugin, store: StoreConnection, request: WebhookRequest) -> str:
+    """The platform's deduplication key; the hash of the topic and body when the plugin fails or gives none."""
+    try:
+        key = plugin.delivery_key(store, request)
     except Exception:  # a plugin bug must not lose an authentic delivery
         log.exception("the %s plugin failed to give a delivery key; the body's hash is used", store.platform)
         key = None
     if not key:
-        return "sha256:" + hashlib.sha256(body).hexdigest()
+        topic = f"{request.topic}:" if request.topic else ""
+        return "sha256:" + hashlib.sha256(topic.encode() + request.body).hexdigest()
     key = str(key)
     return key if len(key) <= DELIVERY_KEY_MAX else "sha256-key:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _carries_secrets(store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
+def _carries_secrets(plugin: PlatformPlugin, store: StoreConnection, request: WebhookRequest) -> bool:
     """Whether to store the body encrypted; when the plugin cannot tell (it fails), it is."""
     try:
-        return bool(registry().hook.webhook_carries_secrets(store=store, headers=headers, body=body))
+        return bool(plugin.carries_secrets(store, request))
     except Exception:
         log.exception("the %s plugin failed to tell whether a delivery holds secrets; stored encrypted",
                       store.platform)

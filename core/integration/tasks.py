@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
-from core.integration.inbox import stored_body
+from core.integration.inbox import delivery_request
 from core.integration.products import sync_store_product
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
@@ -40,8 +40,8 @@ def process_delivery(delivery_id: int) -> str:
         return "nothing to do"
     store = get_store(delivery.store_id)
     try:
-        event = _parse(store, delivery)
-        outcome = act(store, event, delivery_id)
+        events = _parse(store, delivery)
+        outcome = ", ".join(act(store, event, delivery_id) for event in events)
     except NeedsAttention as problem:
         db.session.rollback()
         _mark(delivery_id, "needs_attention", str(problem), failed=False)
@@ -59,7 +59,7 @@ def process_delivery(delivery_id: int) -> str:
             return "needs_attention"
         _mark(delivery_id, "received", f"{type(error).__name__}: {error}", failed=True)
         raise
-    _mark(delivery_id, "processed", None, failed=False, event=event.name)
+    _mark(delivery_id, "processed", None, failed=False, event=", ".join(dict.fromkeys(e.name for e in events)))
     return outcome
 
 
@@ -70,6 +70,8 @@ REASONS = {
     "payload_unreadable": "the {platform} plugin could not read it: {details}",
     "nul_character": "{fields} hold a NUL character, which cannot be stored; fix the data in the store",
     "value_out_of_range": "a value is too large to book: {details}",
+    "order_not_found": "the store's API has no order {order}",
+    "refund_not_found": "the store's API has no refund {refund} on order {order}",
     "store_already_connected": "this store ({ref}) is already connected as '{other}' (store connection"
                                " {other_id}); disable one of the two connections",
 }
@@ -86,11 +88,13 @@ def reason(code: str, **params: Any) -> str:
     return f"{code}: " + REASONS[code].format(**params)
 
 
-def _parse(store: Any, delivery: WebhookDelivery) -> StoreEvent:
-    """The delivery's validated event; a payload the plugin cannot read raises :class:`NeedsAttention`."""
-    body = stored_body(delivery)
+def _parse(store: Any, delivery: WebhookDelivery) -> list[StoreEvent]:
+    """The delivery's validated events; a payload the plugin cannot read raises :class:`NeedsAttention`."""
+    plugin = registry().platform(store.platform)
+    if plugin is None:
+        raise RuntimeError(f"the {store.platform} plugin is not enabled")
     try:
-        event = registry().hook.parse_webhook(store=store, headers=delivery.headers, body=body)
+        parsed = plugin.parse(store, delivery_request(delivery))
     except ValidationError as error:
         raise NeedsAttention(reason("payload_invalid", details=error.normalized_messages())) from None
     except RecursionError:
@@ -102,12 +106,14 @@ def _parse(store: Any, delivery: WebhookDelivery) -> StoreEvent:
                     delivery.id, exc_info=True)
         raise NeedsAttention(reason("payload_unreadable", platform=store.platform,
                                     details=f"{type(error).__name__}: {_first_line(error)}")) from None
-    if event is None:
-        raise RuntimeError(f"no enabled plugin parses {store.platform} webhooks")
-    holding_nul = nul_fields(event)
+    events = list(parsed) if isinstance(parsed, list | tuple) else [parsed]
+    if not events or not all(isinstance(event, StoreEvent) for event in events):
+        raise NeedsAttention(reason("payload_unreadable", platform=store.platform,
+                                    details="the plugin gave no event for it"))
+    holding_nul = nul_fields(events)
     if holding_nul:
         raise NeedsAttention(reason("nul_character", fields=", ".join(holding_nul[:5])))
-    return event
+    return events
 
 
 def _out_of_range(error: BaseException) -> bool:
@@ -122,7 +128,10 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-def act(store: Any, event: Any, delivery_id: int) -> str:
+def act(store: Any, event: StoreEvent, delivery_id: int | None = None) -> str:
+    """Act on one event (a webhook's, or one found by reconciliation) through the idempotent booking path."""
+    if event.kind in ("order_ref", "refunds_ref"):
+        return " ".join(act(store, resolved, delivery_id) for resolved in _resolve(store, event)) or "nothing found"
     if event.kind == "order":
         return book_order(store, event.order, api=_api_or_none(store), delivery_id=delivery_id).outcome
     if event.kind == "refund":
@@ -146,6 +155,25 @@ def act(store: Any, event: Any, delivery_id: int) -> str:
         log_event(store.id, "webhook", "skipped", external_id=event.external_id, reason=event.reason,
                   delivery_id=delivery_id)
     return "ignored"
+
+
+def _resolve(store: Any, event: StoreEvent) -> list[StoreEvent]:
+    """The events a reference stands for, read from the store's API (the API's data is what is booked).
+
+    A store that cannot be reached raises (the delivery is retried); an order the store no
+    longer has is a reason to look, not to retry.
+    """
+    api = store_api(store)
+    if event.kind == "order_ref":
+        order = api.fetch_order_by_id(event.external_id)
+        if order is None:
+            raise NeedsAttention(reason("order_not_found", order=event.external_id))
+        return [StoreEvent("order", event.name, order.external_id, order=order)]
+    refunds = [refund for refund in api.list_refunds(event.external_id)
+               if event.reference is None or refund.external_id == event.reference]
+    if event.reference is not None and not refunds:
+        raise NeedsAttention(reason("refund_not_found", refund=event.reference, order=event.external_id))
+    return [StoreEvent("refund", event.name, refund.external_id, refund=refund) for refund in refunds]
 
 
 def _api_or_none(store: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The webhook endpoint: one URL per store, ``/webhooks/<connection key>``."""
+"""The webhook endpoint: one URL per store, ``/webhooks/<connection key>[/<topic>]``."""
 from __future__ import annotations
 
 from flask import Blueprint, request
@@ -9,11 +9,15 @@ from core.request_limits import read_body
 
 webhooks_blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
+
 @webhooks_blueprint.post("/<key>")
-def receive_webhook(key: str) -> tuple[dict[str, object], int]:
+@webhooks_blueprint.post("/<key>/<topic>")
+def receive_webhook(key: str, topic: str | None = None) -> tuple[dict[str, object], int]:
     # The body is read only once the key names a store (an unknown key gets 404, unread), and
-    # never past WEBHOOK_MAX_BYTES (core.request_limits): a larger body gets 413.
-    receipt = receive(key, dict(request.headers), read_body)
+    # never past WEBHOOK_MAX_BYTES (core.request_limits): a larger body gets 413. The topic, for
+    # platforms that name the event only by the URL it is sent to, is the URL's last part.
+    receipt = receive(key, request.headers.items(), read_body, topic=topic,
+                      query=request.query_string.decode("latin-1"), content_type=request.content_type or "")
     body: dict[str, object] = {"status": receipt.status, "message": receipt.message}
     if receipt.delivery_id is not None:
         body["delivery_id"] = receipt.delivery_id

@@ -35,6 +35,10 @@ class WebhookDelivery(db.Model):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     #: The body holds secrets (e.g. tokens), so it is stored Fernet-encrypted (see core.secrets).
     body_encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The topic taken from the URL it was posted to (``/webhooks/<key>/<topic>``), if any.
+    topic: Mapped[str | None] = mapped_column(String(100))
+    #: The query string it was posted with, credentials removed.
+    query: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     event: Mapped[str | None] = mapped_column(String(100))

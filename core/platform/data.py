@@ -120,7 +120,13 @@ class StoreEvent:
 
     ``kind`` is one of ``order`` (``order`` set), ``refund`` (``refund`` set),
     ``product`` (``product`` set), ``authorize`` (``credentials`` set) or ``ignored``
-    (an event the core does not act on; ``reason`` says why).
+    (an event the core does not act on; ``reason`` says why), or a reference that the core
+    resolves through the store API before acting:
+
+    - ``order_ref``: the order with id ``external_id``, fetched anew (``fetch_order_by_id``): for
+      platforms whose deliveries cannot be proven untampered, or that send no order body;
+    - ``refunds_ref``: the refunds of the order ``external_id`` (``list_refunds``); ``reference``
+      names one refund id to book, or ``None`` for all of them.
     """
 
     kind: str
@@ -131,6 +137,15 @@ class StoreEvent:
     product: ProductData | None = None
     credentials: dict[str, Any] | None = None
     reason: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a store's orders (reconciliation) and the cursor of the next page (``None`` at the end)."""
+
+    orders: list[OrderData]
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from marshmallow import Schema, ValidationError
 
 from core import hookspecs
 from core.integration.booking import to_json
-from core.integration.inbox import kept_headers
+from core.integration.inbox import kept_headers, webhook_request
 from core.models.stores import StoreConnection
-from core.platform.base import PlatformPlugin, RateLimited
+from core.platform.base import Credentials, PlatformPlugin, RateLimited
 from core.platform.data import (
     CategoryData,
     OrderData,
@@ -50,6 +50,7 @@ from core.platform.data import (
     StoreEvent,
 )
 from core.platform.schemas import OrderSchema
+from core.platform.webhooks import Verdict, WebhookRequest
 from core.secrets import encrypt_json
 from core.services.chart import DEFAULT_CHART
 
@@ -63,6 +64,20 @@ DELIVERY_KEY_MAX = 200
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 SignedDelivery = Callable[[str], tuple[dict[str, str], bytes]]
+
+
+#: Optional capabilities a plugin may declare, and the StoreAPI call each needs (``None``: no call).
+CAPABILITIES = {"order_by_id": "fetch_order_by_id", "refunds_via_api": "list_refunds", "reconcile": "list_orders",
+                "order_annotation": "annotate_order", "partial_refunds": None, "guest_orders": None}
+
+
+def as_request(headers: dict[str, str], body: bytes, topic: str | None = None) -> WebhookRequest:
+    """A delivery as the inbox hands it to the plugin."""
+    return webhook_request(headers, body, topic=topic)
+
+
+def _events(parsed: StoreEvent | list[StoreEvent]) -> list[StoreEvent]:
+    return list(parsed) if isinstance(parsed, list | tuple) else [parsed]
 
 
 def _missing(fixture: str, what: str) -> Any:
@@ -163,11 +178,12 @@ class PlatformConformance:
                delivery: tuple[dict[str, str], bytes]) -> StoreEvent:
         """Parse ``delivery`` as the inbox's job does, from the headers the inbox keeps."""
         headers, body = delivery
-        event = plugin.parse(store, headers, body)
-        assert isinstance(event, StoreEvent), f"parse returned {type(event).__name__}, not a StoreEvent"
+        events = _events(plugin.parse(store, as_request(headers, body)))
+        assert len(events) == 1 and isinstance(events[0], StoreEvent), f"parse returned {events!r}, not one StoreEvent"
+        event = events[0]
         assert event.external_id, "a parsed event needs an external_id"
-        assert plugin.parse(store, stored_headers(headers), body) == event, (
-            "parse must read headers case-insensitively: the inbox keeps them lower-cased")
+        assert _events(plugin.parse(store, as_request(stored_headers(headers), body))) == events, (
+            "parse must read the headers the inbox keeps (lower-cased, credentials dropped)")
         return event
 
     # -- the plugin describes itself ------------------------------------------------------
@@ -217,15 +233,24 @@ class PlatformConformance:
         pm.add_hookspecs(hookspecs)
         pm.register(plugin, name=plugin.name)
         pm.check_pending()
+        assert pm.hook.register_default_accounts() == [list(plugin.default_accounts)]
         headers, body = signed_delivery("order_created")
-        assert pm.hook.settings_schema(platform=plugin.name) is plugin.credentials_schema
-        assert pm.hook.verify_webhook(store=store_connection, headers=headers, body=body) is True
-        assert isinstance(pm.hook.parse_webhook(store=store_connection, headers=headers, body=body), StoreEvent)
-        other = StoreConnection(platform=f"not_{plugin.name}", settings={})
-        assert pm.hook.settings_schema(platform=other.platform) is None
-        assert pm.hook.verify_webhook(store=other, headers=headers, body=body) is None
-        assert pm.hook.parse_webhook(store=other, headers=headers, body=body) is None
-        assert pm.hook.store_api(store=other) is None
+        assert plugin.verify(store_connection, as_request(headers, body)) is Verdict.AUTHENTIC
+
+    def test_declared_capabilities_have_their_store_api_calls(self, plugin: PlatformPlugin,
+                                                              store_connection: StoreConnection) -> None:
+        """A capability the plugin declares is one the core and the kit rely on: its call must exist."""
+        unknown = set(plugin.capabilities) - set(CAPABILITIES)
+        assert not unknown, f"unknown capabilities: {sorted(unknown)} (known: {sorted(CAPABILITIES)})"
+        client = plugin.client(store_connection, Credentials(plugin.credentials(store_connection)))
+        try:
+            missing = [CAPABILITIES[name] for name in plugin.capabilities
+                       if CAPABILITIES[name] and not callable(getattr(client, CAPABILITIES[name], None))]
+            assert not missing, f"declared capabilities without their StoreAPI calls: {missing}"
+        finally:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
 
     def test_demo_sandbox_when_offered(self, plugin: PlatformPlugin) -> None:
         """``demo_sandbox()`` is optional; when offered, its credentials load and its app is WSGI."""
@@ -241,28 +266,28 @@ class PlatformConformance:
     def test_verify_accepts_the_signed_delivery(self, plugin: PlatformPlugin, store_connection: StoreConnection,
                                                 signed_delivery: SignedDelivery, kind: str) -> None:
         headers, body = signed_delivery(kind)
-        assert plugin.verify(store_connection, headers, body) is True
+        assert plugin.verify(store_connection, as_request(headers, body)) is Verdict.AUTHENTIC
 
     def test_verify_rejects_a_tampered_body(self, plugin: PlatformPlugin, store_connection: StoreConnection,
                                             signed_delivery: SignedDelivery) -> None:
         headers, body = signed_delivery("order_completed")
-        assert plugin.verify(store_connection, headers, body + b" ") is False
-        assert plugin.verify(store_connection, headers, body[:-1] + bytes([body[-1] ^ 1])) is False
+        assert plugin.verify(store_connection, as_request(headers, body + b" ")) is Verdict.REJECT
+        assert plugin.verify(store_connection, as_request(headers, body[:-1] + bytes([body[-1] ^ 1]))) is Verdict.REJECT
 
     def test_verify_rejects_a_wrong_secret(self, plugin: PlatformPlugin, credentials: dict[str, Any],
                                            signed_delivery: SignedDelivery) -> None:
         assert plugin.secret_fields, "the webhook secret must be one of secret_fields"
         wrong = {**credentials, **{name: f"not-the-{credentials.get(name) or 'secret'}" for name in plugin.secret_fields}}
         headers, body = signed_delivery("order_completed")
-        assert plugin.verify(self.make_store(plugin, wrong), headers, body) is False
+        assert plugin.verify(self.make_store(plugin, wrong), as_request(headers, body)) is Verdict.REJECT
 
     def test_verify_rejects_a_missing_signature(self, plugin: PlatformPlugin, store_connection: StoreConnection,
                                                 signed_delivery: SignedDelivery) -> None:
         assert self.signature_header, "set signature_header on the conformance subclass"
         headers, body = signed_delivery("order_completed")
         assert any(key.lower() == self.signature_header.lower() for key in headers), "the delivery is not signed"
-        assert plugin.verify(store_connection, _without(headers, self.signature_header), body) is False
-        assert plugin.verify(store_connection, {}, body) is False
+        assert plugin.verify(store_connection, as_request(_without(headers, self.signature_header), body)) is Verdict.REJECT
+        assert plugin.verify(store_connection, as_request({}, body)) is Verdict.REJECT
 
     # -- webhooks: delivery key -----------------------------------------------------------
 
@@ -270,15 +295,15 @@ class PlatformConformance:
                                                      store_connection: StoreConnection,
                                                      signed_delivery: SignedDelivery) -> None:
         headers, body = signed_delivery("order_completed")
-        key = plugin.delivery_key(store_connection, headers, body)
+        key = plugin.delivery_key(store_connection, as_request(headers, body))
         assert isinstance(key, str) and 0 < len(key) <= DELIVERY_KEY_MAX
-        assert plugin.delivery_key(store_connection, dict(headers), bytes(body)) == key  # a re-delivery
+        assert plugin.delivery_key(store_connection, as_request(dict(headers), bytes(body))) == key  # a re-delivery
 
     def test_delivery_key_differs_between_deliveries(self, plugin: PlatformPlugin,
                                                      store_connection: StoreConnection,
                                                      signed_delivery: SignedDelivery) -> None:
         deliveries = [signed_delivery(kind) for kind in (*DELIVERY_KINDS, "order_created")]
-        keys = [plugin.delivery_key(store_connection, headers, body) for headers, body in deliveries]
+        keys = [plugin.delivery_key(store_connection, as_request(headers, body)) for headers, body in deliveries]
         assert len(set(keys)) == len(keys), f"two different deliveries share a key: {keys}"
 
     # -- webhooks: parse ------------------------------------------------------------------
@@ -320,14 +345,14 @@ class PlatformConformance:
         headers, body = signed_delivery("order_created")
         for bad in (*self.malformed_bodies, body[: len(body) // 2]):
             with pytest.raises(ValidationError):
-                plugin.parse(store_connection, headers, bad)
+                plugin.parse(store_connection, as_request(headers, bad))
                 pytest.fail(f"parse accepted the malformed body {bad[:60]!r}")
 
     # -- the store API ------------------------------------------------------------------
 
     def test_client_is_built_from_the_store_credentials(self, plugin: PlatformPlugin,
                                                         store_connection: StoreConnection) -> None:
-        client = plugin.client(store_connection)
+        client = plugin.client(store_connection, Credentials(plugin.credentials(store_connection)))
         try:
             missing = [name for name in STORE_API_METHODS if not callable(getattr(client, name, None))]
             assert not missing, f"the client lacks StoreAPI methods: {missing}"

@@ -6,28 +6,38 @@ to their store; everything else about them looks like this.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields
 
-from core.integration.connections import credentials
+from core.hookspecs import hookimpl
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
 from core.models import StoreConnection
-from core.platform.base import PlatformPlugin, RateLimited, StoreAPIError, signatures_match
+from core.platform.base import Credentials, PlatformPlugin, RateLimited, StoreAPIError
 from core.platform.data import (
     CategoryData,
     OrderData,
+    OrderPage,
     ProductData,
     ProductPage,
+    RefundData,
     StockQuantity,
     StoreEvent,
 )
 from core.platform.schemas import OrderSchema, ProductSchema, RefundSchema
+from core.platform.webhooks import (
+    Verdict,
+    WebhookRequest,
+    WebhookSubscription,
+    hmac_hex,
+    signatures_match,
+)
 from core.services.chart import DefaultAccount
 
 SIGNATURE_HEADER = "X-Dummy-Signature"
@@ -52,6 +62,14 @@ class DummyStore:
     quantities: dict[str, Decimal] = field(default_factory=dict)
     pushes: list[list[StockQuantity]] = field(default_factory=list)
     pushed_products: list[ProductData] = field(default_factory=list)
+    #: Refunds by order id, as ``list_refunds`` returns them.
+    refunds: dict[str, list[RefundData]] = field(default_factory=dict)
+    #: When each order last changed (``list_orders``).
+    modified: dict[str, datetime] = field(default_factory=dict)
+    #: Notes written on orders (``annotate_order``).
+    notes: dict[str, str] = field(default_factory=dict)
+    #: The webhook subscriptions the ERP made (``register_webhooks``).
+    subscriptions: list[WebhookSubscription] = field(default_factory=list)
     #: Make the next n calls fail: ``"429"`` (rate limited), ``"down"`` or ``"unauthorised"``.
     failures: list[str] = field(default_factory=list)
 
@@ -88,9 +106,11 @@ class DummyClient:
         self._call()
         return self.store.ref
 
-    def register_webhooks(self, url: str) -> list[str]:
+    def register_webhooks(self, subscriptions: list[WebhookSubscription]) -> list[str]:
         self._call()
-        return ["order", "refund", "product"]
+        kept = {(s.topic, s.url) for s in self.store.subscriptions}
+        self.store.subscriptions += [s for s in subscriptions if (s.topic, s.url) not in kept]
+        return [s.topic for s in subscriptions]
 
     def list_categories(self) -> list[CategoryData]:
         self._call()
@@ -107,6 +127,27 @@ class DummyClient:
     def fetch_order(self, number: str) -> OrderData | None:
         self._call()
         return next((o for o in self.store.orders.values() if o.number == number), None)
+
+    def fetch_order_by_id(self, external_id: str) -> OrderData | None:
+        self._call()
+        return self.store.orders.get(external_id)
+
+    def list_refunds(self, order_external_id: str) -> list[RefundData]:
+        self._call()
+        return list(self.store.refunds.get(order_external_id, []))
+
+    def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        self._call()
+        changed = sorted((when, key) for key, when in self.store.modified.items() if when > modified_after)
+        start = int(cursor or 0)
+        page = changed[start : start + self.page_size]
+        following = start + self.page_size
+        return OrderPage([self.store.orders[key] for _, key in page],
+                         str(following) if following < len(changed) else None)
+
+    def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
+        self._call()
+        self.store.notes[order_external_id] = f"ERP invoice {invoice_number}"
 
     def fetch_product(self, sku: str) -> ProductData | None:
         self._call()
@@ -134,23 +175,38 @@ class DummyPlugin(PlatformPlugin):
     secret_fields = ("secret",)
     completed_statuses = ("completed",)
     registers_webhooks = True
+    webhook_topics = ("order", "refund", "product")
     clearing_account_key = "dummy_clearing"
     default_accounts = [
         DefaultAccount("1190", "dummy_clearing", "asset", "Dummy payment clearing", "مقاصة مدفوعات المتجر التجريبي", "11"),
     ]
 
-    def verify(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
-        secret = credentials(store).get("secret", "")
-        return signatures_match(sign(secret, body), _header(headers, SIGNATURE_HEADER))
+    capabilities = frozenset({"order_by_id", "refunds_via_api", "reconcile", "order_annotation", "partial_refunds",
+                              "guest_orders"})
 
-    def delivery_key(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
-        return _header(headers, DELIVERY_HEADER) or hashlib.sha256(body).hexdigest()
+    def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
+        secret = self.credentials(store).get("secret", "")
+        authentic = signatures_match(hmac_hex(secret, request.body), request.header(SIGNATURE_HEADER))
+        return Verdict.AUTHENTIC if authentic else Verdict.REJECT
 
-    def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
-        return parse_event(body)
+    def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str | None:
+        return request.header(DELIVERY_HEADER)
 
-    def client(self, store: StoreConnection) -> DummyClient:
-        return DummyClient(DummyStore.named(credentials(store)["store_ref"]))
+    def parse(self, store: StoreConnection, request: WebhookRequest) -> StoreEvent:
+        return parse_event(request.body)
+
+    def client(self, store: StoreConnection, credentials: Credentials) -> DummyClient:
+        return DummyClient(DummyStore.named(credentials["store_ref"]))
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """P2: push a product made in the ERP to this platform's stores that sync products."""
+        schedule_product_push(self.name, product_id)
 
 
 def parse_event(body: bytes) -> StoreEvent:
@@ -174,9 +230,4 @@ def parse_event(body: bytes) -> StoreEvent:
 
 
 def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+    return hmac_hex(secret, body)

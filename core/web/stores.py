@@ -141,7 +141,7 @@ def split_numbers(text: str | None) -> list[str]:
 
 def credentials_form(store: StoreConnection, formdata: Any = None) -> tuple[FlaskForm, list[str]]:
     """A form with one input per field of the platform's credentials schema (secrets as passwords)."""
-    plugin = registry().pm.get_plugin(store.platform)
+    plugin = registry().platform(store.platform)
     schema_class = getattr(plugin, "credentials_schema", None)
     secret_fields = set(getattr(plugin, "secret_fields", ()))
     schema_fields = schema_class().fields if schema_class is not None else {}
@@ -263,7 +263,7 @@ def _current_step(store: StoreConnection) -> str:
 
 
 def _plugin(store: StoreConnection) -> Any:
-    return registry().pm.get_plugin(store.platform)
+    return registry().platform(store.platform)
 
 
 def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials: FlaskForm | None = None,

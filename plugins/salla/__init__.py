@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
-from core.integration.connections import credentials
-from core.platform.base import PlatformPlugin
+from core.hookspecs import hookimpl
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
+from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
+from core.platform.webhooks import Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from core.testing.sandbox import DemoSandbox
 from plugins.salla.client import SallaClient
@@ -41,20 +45,33 @@ class SallaPlugin(PlatformPlugin):
         DefaultAccount("5103", "salla_expenses", "expense", "Salla expenses", "مصروفات سلة", "5"),
     ]
 
-    def verify(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
-        return verify_signature(credentials(store).get("webhook_secret"), headers, body)
+    stock_batch_size: ClassVar[int] = 100
 
-    def delivery_key(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
-        return delivery_key(body)
+    def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
+        authentic = verify_signature(self.credentials(store).get("webhook_secret"), request.headers, request.body)
+        return Verdict.AUTHENTIC if authentic else Verdict.REJECT
 
-    def carries_secrets(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
-        return carries_tokens(body)
+    def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str:
+        return delivery_key(request.body)
 
-    def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
-        return parse_delivery(body, credentials(store).get("store_ref") or store.external_ref)
+    def carries_secrets(self, store: StoreConnection, request: WebhookRequest) -> bool:
+        return carries_tokens(request.body)
 
-    def client(self, store: StoreConnection) -> SallaClient:
-        return SallaClient(credentials(store))
+    def parse(self, store: StoreConnection, request: WebhookRequest) -> StoreEvent:
+        return parse_delivery(request.body, self.credentials(store).get("store_ref") or store.external_ref)
+
+    def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
+        return SallaClient(credentials)
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """P2: push a product made in the ERP to this platform's stores that sync products."""
+        schedule_product_push(self.name, product_id)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from marshmallow import Schema
 
-from core.integration.connections import credentials
-from core.platform.base import PlatformPlugin
+from core.hookspecs import hookimpl
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
+from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
+from core.platform.webhooks import Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from core.testing.sandbox import DemoSandbox
 from plugins.shopify import webhooks
@@ -46,17 +50,32 @@ class ShopifyPlugin(PlatformPlugin):
         DefaultAccount("5104", "shopify_fees", "expense", "Shopify fees", "رسوم شوبيفاي", "5"),
     ]
 
-    def verify(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> bool:
-        return webhooks.verify_signature(credentials(store).get("client_secret"), headers, body)
+    webhook_topics: ClassVar[tuple[str, ...]] = webhooks.SUBSCRIBED_TOPICS
+    stock_batch_size: ClassVar[int] = 250
 
-    def delivery_key(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> str:
-        return webhooks.delivery_key(headers, body)
+    def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
+        secret = self.credentials(store).get("client_secret")
+        authentic = webhooks.verify_signature(secret, request.headers, request.body)
+        return Verdict.AUTHENTIC if authentic else Verdict.REJECT
 
-    def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
-        return webhooks.parse_delivery(headers, body, credentials(store).get("shop_domain"))
+    def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str:
+        return webhooks.delivery_key(request.headers, request.body)
 
-    def client(self, store: StoreConnection) -> ShopifyClient:
-        return ShopifyClient(credentials(store))
+    def parse(self, store: StoreConnection, request: WebhookRequest) -> StoreEvent:
+        return webhooks.parse_delivery(request.headers, request.body, self.credentials(store).get("shop_domain"))
+
+    def client(self, store: StoreConnection, credentials: Credentials) -> ShopifyClient:
+        return ShopifyClient(credentials)
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """P2: push a product made in the ERP to this platform's stores that sync products."""
+        schedule_product_push(self.name, product_id)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Shopify sandbox with the demo catalog; the ERP subscribes its webhooks on activation."""

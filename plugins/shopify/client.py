@@ -10,9 +10,9 @@ import httpx
 
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
+from core.platform.webhooks import WebhookSubscription
 from plugins.shopify import schemas
 from plugins.shopify.schemas import gid, legacy_id, nodes
-from plugins.shopify.webhooks import SUBSCRIBED_TOPICS
 
 API_VERSION = "2026-01"
 #: Variants per catalog page; collections read per product.
@@ -113,18 +113,19 @@ class ShopifyClient:
         """The shop's name; raises when the token is refused."""
         return self.graphql("query { shop { name } }")["shop"]["name"]
 
-    def register_webhooks(self, url: str) -> list[str]:
-        """Subscribe ``url`` to each topic the core needs (once: existing subscriptions are kept)."""
+    def register_webhooks(self, subscriptions: list[WebhookSubscription]) -> list[str]:
+        """Subscribe each topic to its URL (once: existing subscriptions are kept). Shopify signs with
+        the app's client secret, so a subscription carries no secret of its own."""
         existing = {(node["topic"], node["uri"]) for node in self._subscriptions()}
-        for topic in SUBSCRIBED_TOPICS:
-            enum = _topic_enum(topic)
-            if (enum, url) in existing:
+        for subscription in subscriptions:
+            enum = _topic_enum(subscription.topic)
+            if (enum, subscription.url) in existing:
                 continue
-            answer = self.graphql(SUBSCRIBE, topic=enum, subscription={"uri": url, "format": "JSON"})
+            answer = self.graphql(SUBSCRIBE, topic=enum, subscription={"uri": subscription.url, "format": "JSON"})
             errors = [e for e in answer["webhookSubscriptionCreate"]["userErrors"]
                       if "already been taken" not in e["message"]]
-            _raise_user_errors(f"subscribing {topic}", errors)
-        return list(SUBSCRIBED_TOPICS)
+            _raise_user_errors(f"subscribing {subscription.topic}", errors)
+        return [subscription.topic for subscription in subscriptions]
 
     def list_categories(self) -> Iterator[CategoryData]:
         """Every collection, page by page."""

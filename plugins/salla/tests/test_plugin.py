@@ -8,8 +8,10 @@ import pluggy
 import pytest
 from marshmallow import ValidationError
 
-import plugins.salla as salla_module
 from core import hookspecs
+from core.integration.inbox import webhook_request
+from core.platform.base import Credentials
+from core.platform.webhooks import Verdict
 from core.services.chart import DEFAULT_CHART
 from plugins.salla import SallaPlugin
 from plugins.salla.client import SallaClient
@@ -21,7 +23,7 @@ from plugins.salla.tests import MERCHANT, SECRET
 @pytest.fixture
 def manager(monkeypatch: pytest.MonkeyPatch, credentials: dict[str, Any]) -> pluggy.PluginManager:
     """A plugin manager holding only Salla, whose stores' credentials are ``credentials``."""
-    monkeypatch.setattr(salla_module, "credentials", lambda store: credentials)
+    monkeypatch.setattr(SallaPlugin, "credentials", lambda self, store: credentials)
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(SallaPlugin(), name="salla")
@@ -64,25 +66,21 @@ def test_credentials_schema_defaults_and_refusals() -> None:
             SallaCredentialsSchema().load(bad)
 
 
-def test_hooks_answer_for_salla_stores_only(manager: pluggy.PluginManager, store: SallaSandbox) -> None:
+def test_webhook_calls_and_the_lifecycle_hook(manager: pluggy.PluginManager, store: SallaSandbox) -> None:
     order = store.create_order([("COF-250", 1)], send=False)
     body, headers = store.build_delivery("order.created", order)
-    salla, other = fake_store(), fake_store("shopify")
-    assert manager.hook.settings_schema(platform="salla") is SallaCredentialsSchema
-    assert manager.hook.settings_schema(platform="shopify") is None
-    assert manager.hook.verify_webhook(store=salla, headers=headers, body=body) is True
-    assert manager.hook.verify_webhook(store=salla, headers=headers, body=body + b" ") is False
-    assert manager.hook.verify_webhook(store=other, headers=headers, body=body) is None
-    assert len(manager.hook.webhook_delivery_key(store=salla, headers=headers, body=body)) == 64
-    event = manager.hook.parse_webhook(store=salla, headers=headers, body=body)
+    plugin, salla = manager.get_plugin("salla"), fake_store()
+    assert plugin.verify(salla, webhook_request(headers, body)) is Verdict.AUTHENTIC
+    assert plugin.verify(salla, webhook_request(headers, body + b" ")) is Verdict.REJECT
+    assert len(plugin.delivery_key(salla, webhook_request(headers, body))) == 64
+    event = plugin.parse(salla, webhook_request(headers, body))
     assert (event.kind, event.external_id) == ("order", str(order["id"]))
-    assert manager.hook.register_default_accounts(plugin_name="salla") == [SallaPlugin.default_accounts]
-    assert manager.hook.register_default_accounts(plugin_name="zid") == []
+    assert manager.hook.register_default_accounts() == [SallaPlugin.default_accounts]
 
 
-def test_store_api_hook_builds_a_working_client(manager: pluggy.PluginManager,
-                                               store: SallaSandbox) -> None:
-    api = manager.hook.store_api(store=fake_store())
+def test_the_client_works_against_the_sandbox(manager: pluggy.PluginManager, credentials: dict[str, Any],
+                                              store: SallaSandbox) -> None:
+    api = manager.get_plugin("salla").client(fake_store(), Credentials(credentials))
     assert isinstance(api, SallaClient)
     with api:
         assert api.check_credentials() == store.store_name
@@ -91,7 +89,7 @@ def test_store_api_hook_builds_a_working_client(manager: pluggy.PluginManager,
 def test_secret_comes_from_the_store_credentials(monkeypatch: pytest.MonkeyPatch,
                                                  store: SallaSandbox) -> None:
     body, headers = store.build_delivery("app.store.authorize", store.authorize(send=False))
-    monkeypatch.setattr(salla_module, "credentials", lambda s: {"webhook_secret": "other"})
-    assert SallaPlugin().verify(fake_store(), headers, body) is False
-    monkeypatch.setattr(salla_module, "credentials", lambda s: {"webhook_secret": SECRET})
-    assert SallaPlugin().verify(fake_store(), headers, body) is True
+    monkeypatch.setattr(SallaPlugin, "credentials", lambda self, s: {"webhook_secret": "other"})
+    assert SallaPlugin().verify(fake_store(), webhook_request(headers, body)) is Verdict.REJECT
+    monkeypatch.setattr(SallaPlugin, "credentials", lambda self, s: {"webhook_secret": SECRET})
+    assert SallaPlugin().verify(fake_store(), webhook_request(headers, body)) is Verdict.AUTHENTIC

@@ -10,6 +10,7 @@ import pytest
 
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import ProductData, StockQuantity
+from core.platform.webhooks import WebhookSubscription
 from plugins.shopify import client as client_module
 from plugins.shopify.client import ShopifyClient
 from plugins.shopify.sandbox import API_PREFIX, API_VERSION, ShopifySandbox, gid
@@ -171,8 +172,9 @@ def test_a_refused_stock_push_raises(creds: dict, shop: ShopifySandbox) -> None:
 
 def test_register_webhooks_subscribes_each_topic_once(client: ShopifyClient, shop: ShopifySandbox,
                                                       receiver: Receiver) -> None:
-    assert client.register_webhooks(receiver.url) == list(SUBSCRIBED_TOPICS)
-    assert client.register_webhooks(receiver.url) == list(SUBSCRIBED_TOPICS)  # again: nothing twice
+    subscriptions = [WebhookSubscription(topic, receiver.url) for topic in SUBSCRIBED_TOPICS]
+    assert client.register_webhooks(subscriptions) == list(SUBSCRIBED_TOPICS)
+    assert client.register_webhooks(subscriptions) == list(SUBSCRIBED_TOPICS)  # again: nothing twice
     subscribed = sorted((s["topic"], s["uri"]) for s in shop.subscriptions())
     assert subscribed == sorted((topic, receiver.url) for topic in SUBSCRIBED_TOPICS)
     assert len(SUBSCRIBED_TOPICS) == 8

@@ -8,6 +8,9 @@ import pluggy
 import pytest
 
 from core import hookspecs
+from core.integration.inbox import webhook_request
+from core.platform.base import Credentials
+from core.platform.webhooks import Verdict
 from core.services.chart import DEFAULT_CHART
 from plugins import shopify
 from plugins.shopify import ShopifyPlugin
@@ -29,7 +32,7 @@ def manager() -> pluggy.PluginManager:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch, creds: dict[str, Any]) -> SimpleNamespace:
     """A store connection without a database: ``credentials(store)`` answers from the object."""
-    monkeypatch.setattr(shopify, "credentials", lambda store: store.credentials)
+    monkeypatch.setattr(ShopifyPlugin, "credentials", lambda self, store: store.credentials)
     return SimpleNamespace(id=1, platform="shopify", settings={}, external_ref=SHOP, name="Demo",
                            credentials=creds)
 
@@ -56,33 +59,28 @@ def test_the_default_accounts_fit_the_chart_without_clashing() -> None:
     assert all(a.name_en and a.name_ar for a in accounts)
 
 
-def test_hooks_answer_for_shopify_stores_only(manager: pluggy.PluginManager, store: SimpleNamespace) -> None:
-    other = SimpleNamespace(id=2, platform="salla", settings={})
-    assert manager.hook.settings_schema(platform="shopify") is ShopifyCredentialsSchema
-    assert manager.hook.settings_schema(platform="salla") is None
-    assert manager.hook.register_default_accounts(plugin_name="shopify") == [ShopifyPlugin.default_accounts]
-    assert manager.hook.register_default_accounts(plugin_name="salla") == []
-    assert manager.hook.verify_webhook(store=other, headers={}, body=b"") is None
-    assert manager.hook.parse_webhook(store=other, headers={}, body=b"") is None
-    assert manager.hook.store_api(store=other) is None
+def test_only_real_extension_points_are_hooks(manager: pluggy.PluginManager) -> None:
+    """The plugin answers the lifecycle hook with its own accounts; the platform calls are methods."""
+    assert manager.hook.register_default_accounts() == [ShopifyPlugin.default_accounts]
+    assert not hasattr(manager.hook, "verify_webhook") and not hasattr(manager.hook, "store_api")
 
 
-def test_webhook_hooks_read_the_secret_from_the_stores_credentials(manager: pluggy.PluginManager,
-                                                                   store: SimpleNamespace,
+def test_webhook_calls_read_the_secret_from_the_stores_credentials(store: SimpleNamespace,
                                                                    shop: ShopifySandbox) -> None:
+    plugin = ShopifyPlugin()
     body, headers = shop.build_delivery("orders/paid", shop.create_order([("COF-250", 1)], paid=True, send=False),
                                         event_id="e-9")
-    assert manager.hook.verify_webhook(store=store, headers=headers, body=body) is True
+    request = webhook_request(headers, body)
+    assert plugin.verify(store, request) is Verdict.AUTHENTIC
     store.credentials = store.credentials | {"client_secret": "rotated"}
-    assert manager.hook.verify_webhook(store=store, headers=headers, body=body) is False
-    assert manager.hook.webhook_delivery_key(store=store, headers=headers, body=body) == "event:e-9"
-    event = manager.hook.parse_webhook(store=store, headers=headers, body=body)
+    assert plugin.verify(store, request) is Verdict.REJECT
+    assert plugin.delivery_key(store, request) == "event:e-9"
+    event = plugin.parse(store, request)
     assert (event.kind, event.order.status) == ("order", "paid")
 
 
-def test_the_store_api_is_a_client_for_the_stores_shop(manager: pluggy.PluginManager,
-                                                       store: SimpleNamespace) -> None:
-    api = manager.hook.store_api(store=store)
+def test_the_store_api_is_a_client_for_the_stores_shop(store: SimpleNamespace) -> None:
+    api = ShopifyPlugin().client(store, Credentials(store.credentials))
     assert isinstance(api, ShopifyClient)
     with api:
         assert api.check_credentials() == "Mizan Demo Store"
