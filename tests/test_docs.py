@@ -111,7 +111,7 @@ def test_there_are_hooks_to_document() -> None:
 
 @pytest.mark.parametrize("name", hook_names())
 def test_every_hook_is_documented_with_the_signature_of_its_spec(name: str) -> None:
-    """docs/plugins.md has one "### `<signature>`" heading per hook, the spec's signature verbatim."""
+    """docs/plugins.md has one "### `<signature>`" heading per hook, the spec's signature verbatim (issue 8, Docs)."""
     expected = spec_signature(name)
     documented = documented_signatures().get(name, [])
     assert documented, f"docs/plugins.md has no '### `{expected}`' heading"
@@ -129,7 +129,7 @@ def test_the_guide_documents_no_hook_that_does_not_exist() -> None:
 
 @pytest.mark.parametrize("name", hook_names())
 def test_every_hookspec_is_fully_typed_without_any(name: str) -> None:
-    """Each parameter and the return are annotated, and no annotation says ``Any``."""
+    """Each parameter and the return are annotated, and no annotation says ``Any`` (issue 8)."""
     found = annotations(name)
     assert [part for part, annotation in found.items() if not annotation] == [], f"{name} lacks annotations"
     loose = {part: annotation for part, annotation in found.items() if re.search(r"\bAny\b", annotation)}
@@ -139,7 +139,7 @@ def test_every_hookspec_is_fully_typed_without_any(name: str) -> None:
 @pytest.mark.parametrize("name", hook_names())
 def test_every_hookspec_docstring_carries_an_example_implementation(name: str) -> None:
     """An "Example::" block that parses and implements the hook with ``@hookimpl`` and the spec's
-    argument names (a subset, as pluggy allows)."""
+    argument names (a subset, as pluggy allows) (issue 8)."""
     example = docstring_example(name)
     assert example, f"the docstring of {name} has no 'Example::' block"
     tree = ast.parse(example)

@@ -65,7 +65,7 @@ def flask_db(url: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_flask_db_upgrade_heads_applies_a_plugin_branch_which_then_goes_down_alone(scratch_url, tmp_path):
     """`flask db upgrade heads` creates the core's tables and the example plugin's; downgrading
-    `example_migrations@base` drops the plugin's table and leaves the core's schema and rows."""
+    `example_migrations@base` drops the plugin's table and leaves the core's schema and rows (issue 8)."""
     done = flask_db(scratch_url, "upgrade", "heads")
     assert done.returncode == 0, done.stderr
     app = make_app(scratch_url, tmp_path, EXAMPLE)
@@ -99,7 +99,7 @@ def test_flask_db_upgrade_heads_applies_a_plugin_branch_which_then_goes_down_alo
 
 
 def test_the_scripts_hold_a_plugin_branch_only_while_its_plugin_is_discovered(tmp_path):
-    """The hook governs what Alembic reads: the core's folder first, then each discovered plugin's."""
+    """The hook governs what Alembic reads: the core's folder first, then each discovered plugin's (issue 8)."""
     url = "sqlite:///" + str(tmp_path / "unused.sqlite")
     with make_app(url, tmp_path).app_context():
         plain = _scripts()
@@ -115,7 +115,7 @@ def test_the_scripts_hold_a_plugin_branch_only_while_its_plugin_is_discovered(tm
 
 
 def test_a_plugin_that_registers_a_missing_folder_is_named_in_the_error(tmp_path):
-    """A wrong path fails the migration command loudly instead of skipping the plugin's tables."""
+    """A wrong path fails the migration command loudly instead of skipping the plugin's tables (issue 8)."""
     url = "sqlite:///" + str(tmp_path / "unused.sqlite")
     with make_app(url, tmp_path, "tests.test_plugin_migrations:MissingFolderPlugin").app_context():
         with pytest.raises(PluginStartupError, match="missing_folder registers migrations in .*no-such-folder"):
