@@ -111,7 +111,7 @@ def prepare(database_url: str, stock: int) -> str:
 
     app = create_app(app_config(database_url, None, "unused"))  # jobs inline while setting up
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         with atomic():
             seed_default_chart()
             company_settings().vat_rate = Decimal("0.15")

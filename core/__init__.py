@@ -49,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.before_request(refuse_nul)  # first: no NUL character reaches a view or the database
 
-    from core import headers, jobs, models, plugins, ratelimit  # noqa: F401  (models: register the mappers)
+    from core import headers, jobs, models, plugin_migrations, plugins, ratelimit  # noqa: F401  (models: the mappers)
     from core.api import api_blueprint
     from core.cli import register_commands
     from core.health import health_blueprint
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks_blueprint)
     app.register_blueprint(health_blueprint)
     plugins.init_app(app)
+    plugin_migrations.init_app(app)
     register_commands(app)
 
     from core import web

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import click
     from flask import Blueprint
 
@@ -45,6 +47,14 @@ def register_default_accounts() -> list[DefaultAccount]:
             return [DefaultAccount("1104", "salla_clearing", "asset", "Salla clearing", "مقاصة سلة", "11")]
 
     :returns: default accounts (code, key, type, English and Arabic names, parent code).
+
+    Example::
+
+        @hookimpl
+        def register_default_accounts(plugin_name: str) -> list[DefaultAccount] | None:
+            if plugin_name != "zid":
+                return None
+            return [DefaultAccount("1135", "zid_clearing", "asset", "Zid clearing", "مقاصة زد", "11")]
     """
 
 
@@ -53,6 +63,14 @@ def register_blueprints() -> list[Blueprint] | None:
     """Flask blueprints the plugin serves (pages, endpoints of its own).
 
     :returns: blueprints to register on the application at start-up.
+
+    Example::
+
+        bp = Blueprint("zatca", __name__, url_prefix="/zatca")
+
+        @hookimpl
+        def register_blueprints() -> list[Blueprint]:
+            return [bp]
     """
 
 
@@ -61,6 +79,35 @@ def register_commands() -> list[click.Command] | None:
     """Click commands added under the ``flask`` command line.
 
     :returns: commands or groups; name them after the plugin.
+
+    Example::
+
+        @click.group("zatca")
+        def zatca_cli() -> None:
+            "E-invoicing (ZATCA)."
+
+        @hookimpl
+        def register_commands() -> list[click.Command]:
+            return [zatca_cli]
+    """
+
+
+@hookspec
+def register_migrations() -> list[str]:
+    """Folders of Alembic revisions the plugin ships, applied by ``flask db upgrade heads``.
+
+    Asked of every discovered plugin (enabled or not) whenever Alembic is configured; the
+    folders are added to ``version_locations`` after the core's ``migrations/versions``. The
+    revisions form a branch of their own: the first has ``down_revision = None``,
+    ``branch_labels = ("<plugin>",)`` and ``depends_on`` the core revision it needs.
+
+    :returns: absolute paths of the plugin's version folders.
+
+    Example::
+
+        @hookimpl
+        def register_migrations() -> list[str]:
+            return [str(Path(__file__).parent / "migrations")]
     """
 
 
@@ -76,6 +123,12 @@ def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesI
     :param store: the store the order came from.
     :param order: the validated order.
     :param invoice: the sales invoice that books it.
+
+    Example::
+
+        @hookimpl
+        def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
+            submit_e_invoice(invoice.id)
     """
 
 
@@ -84,14 +137,27 @@ def on_product_created(product_id: int) -> None:
     """A product was created in the ERP; platform plugins push it to stores with product sync on (P2).
 
     :param product_id: the new product.
+
+    Example::
+
+        @hookimpl
+        def on_product_created(product_id: int) -> None:
+            log.info("product %s created", product_id)
     """
 
 
 @hookspec
-def on_stock_changed(product_id: int, warehouse_id: int, quantity: Any) -> None:
+def on_stock_changed(product_id: int, warehouse_id: int, quantity: Decimal) -> None:
     """A product's on-hand quantity changed in a warehouse; platform plugins push it (I1).
 
     :param product_id: the product.
     :param warehouse_id: the warehouse whose quantity changed.
-    :param quantity: the new absolute on-hand quantity (``Decimal``).
+    :param quantity: the new absolute on-hand quantity.
+
+    Example::
+
+        @hookimpl
+        def on_stock_changed(product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+            if quantity <= 0:
+                notify_out_of_stock(product_id, warehouse_id)
     """

@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -158,6 +159,23 @@ class PluginRegistry:
             record = records.get(name)
             infos.append(PluginInfo(name, name, "", [], bool(record and record.installed), False, error))
         return infos
+
+    def migration_locations(self) -> list[str]:
+        """The Alembic version folders of every discovered plugin, enabled or not (``register_migrations``).
+
+        Every discovered plugin counts: its tables exist before it is enabled, and disabling it
+        keeps them. A folder that does not exist is an error naming the plugin.
+        """
+        locations: list[str] = []
+        for impl in self.pm.hook.register_migrations.get_hookimpls():
+            for folder in impl.function() or []:
+                path = Path(folder).resolve()
+                if not path.is_dir():
+                    raise PluginStartupError(f"Plugin {impl.plugin_name} registers migrations in {folder}, "
+                                             "which is not a folder.")
+                if str(path) not in locations:
+                    locations.append(str(path))
+        return sorted(locations)
 
     # -- calling hooks ---------------------------------------------------------
 

@@ -9,6 +9,8 @@ from alembic import context
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
+# version_locations (the core's versions/ and each plugin's folders, from the register_migrations
+# hook) are set before this file runs, by core.plugin_migrations.add_plugin_locations.
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.

@@ -68,7 +68,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.session.remove()
     yield app
     with app.app_context():

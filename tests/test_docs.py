@@ -1,8 +1,11 @@
 """The documentation matches the code: hooks, the entry-point group, the README's make targets."""
 from __future__ import annotations
 
+import ast
 import configparser
+import inspect
 import re
+import textwrap
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from core.plugins import ENTRY_POINT_GROUP
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "plugins.md"
 #: The reference plugin: not an entry point, loaded through EXTRA_PLUGINS by tests and demos.
-REFERENCE_PLUGINS = ("core.testing.dummy:DummyPlugin",)
+REFERENCE_PLUGINS = ("core.testing.dummy:DummyPlugin", "core.testing.example_migrations:ExampleMigrationsPlugin")
 #: Hooks with a spec the core does not call yet and no plugin implements. Strict: once the core
 #: calls one, its test passes, the xfail turns into a failure and the entry must go.
 NOT_WIRED_YET: dict[str, str] = {}
@@ -61,18 +64,92 @@ def code_files() -> list[Path]:
 # -- hooks ----------------------------------------------------------------------------------
 
 
+#: A hook's heading in the guide: "### `name(arg: type, ...) -> return`", exactly as in core/hookspecs.py.
+HOOK_HEADING = re.compile(r"^### `([a-z][a-z0-9_]*)\((.*)\) -> (.+)`$", flags=re.MULTILINE)
+#: Any "### `…`" heading whose text starts like a call: a hook heading, well formed or not.
+CALL_LIKE_HEADING = re.compile(r"^### `([a-z][a-z0-9_]*)\(.*$", flags=re.MULTILINE)
+#: The example each hookspec's docstring carries: "Example::" and an indented block of code.
+EXAMPLE = re.compile(r"^\s*Example::\s*\n((?:\s*\n|[ \t]+\S.*\n?)+)", flags=re.MULTILINE)
+
+
+def spec_signature(name: str) -> str:
+    """``name(arg: annotation, ...) -> return`` as written in core/hookspecs.py (annotations are strings)."""
+    signature = inspect.signature(getattr(hookspecs, name))
+    params = ", ".join(
+        f"{param.name}: {param.annotation}" + ("" if param.default is param.empty else f" = {param.default!r}")
+        for param in signature.parameters.values()
+    )
+    return f"{name}({params}) -> {signature.return_annotation}"
+
+
+def documented_signatures() -> dict[str, list[str]]:
+    """Hook name -> the signatures the guide's headings give it (one, when the guide is right)."""
+    found: dict[str, list[str]] = {}
+    for match in HOOK_HEADING.finditer(guide()):
+        found.setdefault(match.group(1), []).append(match.group(0).removeprefix("### `").removesuffix("`"))
+    return found
+
+
+def annotations(name: str) -> dict[str, str]:
+    """Each parameter's annotation and the return's (``"return"``), empty when missing."""
+    signature = inspect.signature(getattr(hookspecs, name))
+    empty = inspect.Signature.empty
+    found = {param.name: "" if param.annotation is empty else str(param.annotation)
+             for param in signature.parameters.values()}
+    found["return"] = "" if signature.return_annotation is empty else str(signature.return_annotation)
+    return found
+
+
+def docstring_example(name: str) -> str:
+    match = EXAMPLE.search(inspect.getdoc(getattr(hookspecs, name)) or "")
+    return textwrap.dedent(match.group(1)) if match else ""
+
+
 def test_there_are_hooks_to_document() -> None:
-    assert {"on_order_completed", "on_stock_changed", "verify_webhook"} <= set(hook_names())
+    assert {"on_order_completed", "on_stock_changed", "register_migrations"} <= set(hook_names())
 
 
 @pytest.mark.parametrize("name", hook_names())
-def test_every_hook_is_documented(name: str) -> None:
-    assert f"### `{name}`" in guide(), f"docs/plugins.md has no '### `{name}`' section"
+def test_every_hook_is_documented_with_the_signature_of_its_spec(name: str) -> None:
+    """docs/plugins.md has one "### `<signature>`" heading per hook, the spec's signature verbatim (issue 8, Docs)."""
+    expected = spec_signature(name)
+    documented = documented_signatures().get(name, [])
+    assert documented, f"docs/plugins.md has no '### `{expected}`' heading"
+    assert documented == [expected], f"docs/plugins.md documents {name} as {documented}, the spec says {expected}"
 
 
 def test_the_guide_documents_no_hook_that_does_not_exist() -> None:
-    headings = set(re.findall(r"^### `([a-z_]+)`", guide(), flags=re.MULTILINE))
-    assert headings - set(hook_names()) == set(), "the guide documents hooks that core/hookspecs.py lacks"
+    call_like = set(CALL_LIKE_HEADING.findall(guide()))
+    well_formed = set(documented_signatures())
+    assert call_like == well_formed, f"hook headings not in the '### `name(...) -> type`' form: {call_like - well_formed}"
+    assert well_formed - set(hook_names()) == set(), "the guide documents hooks that core/hookspecs.py lacks"
+    bare = set(re.findall(r"^### `([a-z_]+)`$", guide(), flags=re.MULTILINE)) & set(hook_names())
+    assert bare == set(), f"hooks documented without their signature: {bare}"
+
+
+@pytest.mark.parametrize("name", hook_names())
+def test_every_hookspec_is_fully_typed_without_any(name: str) -> None:
+    """Each parameter and the return are annotated, and no annotation says ``Any`` (issue 8)."""
+    found = annotations(name)
+    assert [part for part, annotation in found.items() if not annotation] == [], f"{name} lacks annotations"
+    loose = {part: annotation for part, annotation in found.items() if re.search(r"\bAny\b", annotation)}
+    assert loose == {}, f"{name} is typed with Any: {loose}"
+
+
+@pytest.mark.parametrize("name", hook_names())
+def test_every_hookspec_docstring_carries_an_example_implementation(name: str) -> None:
+    """An "Example::" block that parses and implements the hook with ``@hookimpl`` and the spec's
+    argument names (a subset, as pluggy allows) (issue 8)."""
+    example = docstring_example(name)
+    assert example, f"the docstring of {name} has no 'Example::' block"
+    tree = ast.parse(example)
+    implementations = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == name]
+    assert len(implementations) == 1, f"the example of {name} defines no function {name}"
+    implementation = implementations[0]
+    assert [ast.unparse(decorator) for decorator in implementation.decorator_list] == ["hookimpl"]
+    arguments = [arg.arg for arg in implementation.args.args if arg.arg != "self"]
+    spec_arguments = list(inspect.signature(getattr(hookspecs, name)).parameters)
+    assert set(arguments) <= set(spec_arguments), f"the example of {name} takes {arguments}, the spec {spec_arguments}"
 
 
 def plugin_manager() -> pluggy.PluginManager:

@@ -43,7 +43,7 @@ def test_the_demo_answers_a_sandbox_webhook_fast_and_then_books_the_order(tmp_pa
     setup = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"), "REDIS_URL": None,
                         "SECRET_KEY": SECRET_KEY})
     with setup.app_context():
-        upgrade()
+        upgrade(revision="heads")
         seed_demo_data()
         db.engine.dispose()
     port, sandbox_port = free_port(), free_ports_in_a_row(2)  # Salla's sandbox, then Shopify's
