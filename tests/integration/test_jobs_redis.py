@@ -79,6 +79,24 @@ def rq_queue(app) -> Queue:
     return app.extensions["mizan.jobs"].queue
 
 
+#: A worker that books nothing for this long is stuck (however busy the machine, some job finishes sooner).
+STALL_SECONDS = 300
+
+
+def wait_while_progressing(workers: list[subprocess.Popen], remaining, log: Path) -> list[int]:
+    """The workers' exit codes, waiting as long as ``remaining()`` (jobs left) keeps going down:
+    a loaded machine books slowly, a stuck worker books nothing for STALL_SECONDS."""
+    last, last_change = remaining(), time.monotonic()
+    while any(worker.poll() is None for worker in workers):
+        now_remaining = remaining()
+        if now_remaining != last:
+            last, last_change = now_remaining, time.monotonic()
+        if time.monotonic() - last_change > STALL_SECONDS:
+            raise AssertionError(f"workers stuck at {last} jobs for {STALL_SECONDS}s: {log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    return [worker.returncode for worker in workers]
+
+
 def wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -156,7 +174,7 @@ def test_100_orders_each_delivered_20_times_concurrently_and_out_of_order_give_e
             answers = [answer for future in sending for answer in future.result()]
         assert Counter(answers) == {(200, "received"): 2000}
         for _ in range(5):  # a burst worker that found the queue empty for a moment has left: start more
-            codes = [worker.wait(timeout=120) for worker in workers]
+            codes = wait_while_progressing(workers, lambda: queue.count, log)
             assert codes == [0] * len(workers), log.read_text()[-3000:]
             if queue.count == 0:
                 break
