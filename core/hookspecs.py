@@ -40,20 +40,14 @@ def register_default_accounts() -> list[DefaultAccount]:
     """Lifecycle: the accounts the plugin needs, created once when it is installed (idempotent).
 
     Called on the plugin being installed only (``flask plugins install``, the first store
-    activation), never on the others. ``PlatformPlugin`` answers with its ``default_accounts``::
-
-        @hookimpl
-        def register_default_accounts(self):
-            return [DefaultAccount("1104", "salla_clearing", "asset", "Salla clearing", "مقاصة سلة", "11")]
+    activation), never on the others. ``PlatformPlugin`` answers with its ``default_accounts``.
 
     :returns: default accounts (code, key, type, English and Arabic names, parent code).
 
     Example::
 
         @hookimpl
-        def register_default_accounts(plugin_name: str) -> list[DefaultAccount] | None:
-            if plugin_name != "zid":
-                return None
+        def register_default_accounts() -> list[DefaultAccount]:
             return [DefaultAccount("1135", "zid_clearing", "asset", "Zid clearing", "مقاصة زد", "11")]
     """
 

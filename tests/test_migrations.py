@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.engine import make_url
 
 from core import create_app
@@ -130,14 +130,14 @@ def test_upgrading_drops_credential_headers_and_redacts_tokens_in_deliveries_sto
             registry().install("dummy")
             registry().enable("dummy")
             store, _key = connections.create_store("dummy", "Old shop")
-            rows = [
-                WebhookDelivery(store_id=store.id, delivery_key="d-1", status="processed",
-                                headers={"authorization": "Basic c2VjcmV0", "x-delivery": "d-1"},
-                                body=json.dumps(authorize).encode()),
-                WebhookDelivery(store_id=store.id, delivery_key="d-2", status="received", headers={},
-                                body=json.dumps(waiting).encode()),
-            ]
-            db.session.add_all(rows)
+            # Rows as the 0006 schema had them: only its columns (the model has grown since).
+            db.session.execute(insert(WebhookDelivery.__table__), [
+                {"store_id": store.id, "delivery_key": "d-1", "status": "processed",
+                 "headers": {"authorization": "Basic c2VjcmV0", "x-delivery": "d-1"},
+                 "body": json.dumps(authorize).encode()},
+                {"store_id": store.id, "delivery_key": "d-2", "status": "received", "headers": {},
+                 "body": json.dumps(waiting).encode()},
+            ])
             db.session.commit()
             db.session.remove()
 

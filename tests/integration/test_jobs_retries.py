@@ -117,7 +117,7 @@ def test_a_delivery_whose_job_fails_once_is_retried_after_its_delay_by_flask_job
     try:
         wait_or_show(lambda: delivery_row(app, delivery_id).attempts >= 1, "the first attempt to fail", worker, log)
         first = delivery_row(app, delivery_id)
-        assert first.status == "received" and "no enabled plugin" in first.last_error
+        assert first.status == "received" and "plugin is not enabled" in first.last_error
         set_plugin(app, "dummy", enabled=True)
         wait_or_show(lambda: delivery_row(app, delivery_id).status == "processed", "the retry to book the order", worker, log)
     finally:

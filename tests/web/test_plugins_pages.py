@@ -18,7 +18,7 @@ def test_lists_discovered_plugins_with_version_and_hooks(sign_in):
     page = sign_in("admin").text("/plugins/")
     assert 'id="plugin-dummy"' in page
     assert "Dummy store" in page and "1.0" in page
-    assert "parse_webhook" in page and "store_api" in page
+    assert "on_stock_changed" in page and "register_default_accounts" in page
     assert 'id="install-dummy"' in page
     for name in ("salla", "shopify"):
         assert f'id="plugin-{name}"' in page
