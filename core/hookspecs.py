@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import click
     from flask import Blueprint
 
-    from core.models import SalesInvoice
+    from core.models import ReturnInvoice, SalesInvoice
     from core.models.stores import StoreConnection
     from core.platform.base import StoreAPI
-    from core.platform.data import OrderData
+    from core.platform.data import OrderData, RefundData
     from core.services.chart import DefaultAccount
 
 #: The project name shared by the specs and implementations.
@@ -127,7 +129,7 @@ def store_api(store: StoreConnection) -> StoreAPI | None:
 
 
 # -------------------------------------------------------------------------
-# Events: run after commit, in jobs, one plugin at a time
+# Events: recorded in the outbox with the commit; after it, one job per plugin
 # -------------------------------------------------------------------------
 
 
@@ -142,6 +144,16 @@ def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesI
 
 
 @hookspec
+def on_refund_booked(store: StoreConnection, refund: RefundData, return_invoice: ReturnInvoice) -> None:
+    """A store refund (or the cancellation of a booked order) has been booked as ``return_invoice``.
+
+    :param store: the store the refund came from.
+    :param refund: the validated refund.
+    :param return_invoice: the return invoice (credit note) that books it.
+    """
+
+
+@hookspec
 def on_product_created(product_id: int) -> None:
     """A product was created in the ERP; platform plugins push it to stores with product sync on (P2).
 
@@ -150,7 +162,7 @@ def on_product_created(product_id: int) -> None:
 
 
 @hookspec
-def on_stock_changed(product_id: int, warehouse_id: int, quantity: Any) -> None:
+def on_stock_changed(product_id: int, warehouse_id: int, quantity: Decimal) -> None:
     """A product's on-hand quantity changed in a warehouse; platform plugins push it (I1).
 
     :param product_id: the product.

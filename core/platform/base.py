@@ -98,6 +98,8 @@ class PlatformPlugin:
     default_accounts: ClassVar[list[DefaultAccount]] = []
     #: Role key of the account Paid invoices are settled to (O9); one of ``default_accounts``.
     clearing_account_key: ClassVar[str] = "payment_clearing"
+    #: Most quantities sent in one ``push_stock`` call (the platform's batch limit).
+    stock_batch_size: ClassVar[int] = 100
 
     # -- what a platform implements ------------------------------------------------
 
@@ -157,18 +159,6 @@ class PlatformPlugin:
     @hookimpl
     def store_api(self, store: StoreConnection) -> StoreAPI | None:
         return self.client(store) if store.platform == self.name else None
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        from core.integration.product_sync import schedule_product_push
-
-        schedule_product_push(self.name, product_id)
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Any) -> None:
-        from core.integration.stock_push import schedule_stock_pushes
-
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
 
 
 def signatures_match(expected: str, received: str | None) -> bool:

@@ -16,7 +16,10 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields
 
+from core.hookspecs import hookimpl
 from core.integration.connections import credentials
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
 from core.models import StoreConnection
 from core.platform.base import PlatformPlugin, RateLimited, StoreAPIError, signatures_match
 from core.platform.data import (
@@ -135,6 +138,7 @@ class DummyPlugin(PlatformPlugin):
     completed_statuses = ("completed",)
     registers_webhooks = True
     clearing_account_key = "dummy_clearing"
+    stock_batch_size = 2  # small, so that tests see batching
     default_accounts = [
         DefaultAccount("1190", "dummy_clearing", "asset", "Dummy payment clearing", "مقاصة مدفوعات المتجر التجريبي", "11"),
     ]
@@ -151,6 +155,19 @@ class DummyPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection) -> DummyClient:
         return DummyClient(DummyStore.named(credentials(store)["store_ref"]))
+
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """Queue a push of the product's quantity to each active dummy store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """Queue a push of the new product to each active dummy store with product sync on (P2)."""
+        schedule_product_push(self.name, product_id)
 
 
 def parse_event(body: bytes) -> StoreEvent:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
+from core.hookspecs import hookimpl
 from core.integration.connections import credentials
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import PlatformPlugin
 from core.platform.data import StoreEvent
 from core.services.chart import DefaultAccount
@@ -35,6 +39,7 @@ class SallaPlugin(PlatformPlugin):
     registers_webhooks: ClassVar[bool] = False
     #: The account a Paid invoice's payment goes to (O9).
     clearing_account_key: ClassVar[str] = "salla_clearing"
+    stock_batch_size: ClassVar[int] = 100
     default_accounts: ClassVar[list[DefaultAccount]] = [
         DefaultAccount("1104", "salla_clearing", "asset", "Salla payment clearing", "مقاصة مدفوعات سلة", "11"),
         DefaultAccount("4105", "salla_sales", "revenue", "Salla sales", "مبيعات سلة", "4"),
@@ -73,3 +78,16 @@ class SallaPlugin(PlatformPlugin):
             set_webhook_target=sandbox.set_webhook_target,
             hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )
+
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """Queue a push of the product's quantity to each active Salla store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """Queue a push of the new product to each active Salla store with product sync on (P2)."""
+        schedule_product_push(self.name, product_id)

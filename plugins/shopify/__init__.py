@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from marshmallow import Schema
 
+from core.hookspecs import hookimpl
 from core.integration.connections import credentials
+from core.integration.product_sync import schedule_product_push
+from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import PlatformPlugin
 from core.platform.data import StoreEvent
 from core.services.chart import DefaultAccount
@@ -39,6 +43,7 @@ class ShopifyPlugin(PlatformPlugin):
     registers_webhooks: ClassVar[bool] = True
     #: Key of the account that receives Shopify payments (O9) and pays refunds.
     clearing_account_key: ClassVar[str] = "shopify_clearing"
+    stock_batch_size: ClassVar[int] = 250
     default_accounts: ClassVar[list[DefaultAccount]] = [
         DefaultAccount("1105", "shopify_clearing", "asset", "Shopify payment clearing",
                        "مقاصة مدفوعات شوبيفاي", "11"),
@@ -74,3 +79,16 @@ class ShopifyPlugin(PlatformPlugin):
             set_webhook_target=sandbox.set_webhook_target,
             hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )
+
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """Queue a push of the product's quantity to each active Shopify store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """Queue a push of the new product to each active Shopify store with product sync on (P2)."""
+        schedule_product_push(self.name, product_id)
