@@ -164,7 +164,7 @@ def deliver(event_id: int, plugin_name: str) -> str:
     hook = HOOKS[row.kind]
     db.session.commit()
     try:
-        _call(plugins, plugin_name, hook, event)
+        _call(plugins, plugin_name, event)
     except Exception as error:
         db.session.rollback()
         log.exception("plugin %s failed in %s", plugin_name, hook)
@@ -188,17 +188,17 @@ def delivered(event_id: int, plugin_name: str) -> bool:
     ).first() is not None
 
 
-def _call(plugins: PluginRegistry, plugin_name: str, hook: str, event: DomainEvent) -> None:
+def _call(plugins: PluginRegistry, plugin_name: str, event: DomainEvent) -> None:
     if isinstance(event, StockChanged):
         for product_id, warehouse_id in event.pairs:
-            plugins.call_one(plugin_name, hook, product_id=product_id, warehouse_id=warehouse_id,
+            plugins.call_one(plugin_name, "on_stock_changed", product_id=product_id, warehouse_id=warehouse_id,
                              quantity=on_hand(product_id, warehouse_id))
     elif isinstance(event, ProductCreated):
-        plugins.call_one(plugin_name, hook, product_id=event.product_id)
+        plugins.call_one(plugin_name, "on_product_created", product_id=event.product_id)
     elif isinstance(event, OrderBooked):
-        plugins.call_one(plugin_name, hook, **_order_booked(event))
+        plugins.call_one(plugin_name, "on_order_completed", **_order_booked(event))
     elif isinstance(event, RefundBooked):
-        plugins.call_one(plugin_name, hook, **_refund_booked(event))
+        plugins.call_one(plugin_name, "on_refund_booked", **_refund_booked(event))
 
 
 def _order_booked(event: OrderBooked) -> dict[str, Any]:
