@@ -8,8 +8,12 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+import grimp
 import pytest
+from importlinter import configuration
 from importlinter.cli import lint_imports
+from importlinter.contracts.forbidden import ForbiddenContract
+from importlinter.contracts.layers import LayersContract
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".importlinter"
@@ -40,3 +44,30 @@ def test_no_module_imports_across_a_contract(contract: str, monkeypatch: pytest.
     monkeypatch.chdir(ROOT)
     assert lint_imports(config_filename=str(CONFIG), limit_to_contracts=(contract,), no_cache=True,
                         no_logo=True) == 0, f"contract {contract} is broken; run `lint-imports` for the details"
+
+
+def contract_options(name: str) -> dict[str, list[str]]:
+    parser = configparser.ConfigParser()
+    parser.read(CONFIG)
+    section = parser[f"importlinter:contract:{name}"]
+    return {key: [line.strip() for line in value.strip().splitlines() if line.strip()]
+            for key, value in section.items() if key not in ("name", "type")}
+
+
+@pytest.mark.parametrize(("importer", "imported", "contract"), [
+    ("core.services.stock", "core.integration.outbox", "ledger"),  # the ledger reaching the dispatcher
+    ("core.services.transaction", "core.plugins", "ledger"),
+    ("core.platform.base", "core.integration.stock_push", "layers"),  # the contract reaching the pipeline
+    ("core.models.stock", "core.services.stock", "layers"),
+])
+def test_an_upward_import_added_to_the_real_graph_breaks_a_contract(importer: str, imported: str, contract: str) -> None:
+    """The contracts are not vacuous: the real import graph passes, the same graph with one upward
+    import (as a function-level import would add) does not."""
+    configuration.configure()
+    graph = grimp.build_graph("core", "plugins")
+    kind = ForbiddenContract if contract == "ledger" else LayersContract
+    checker = kind(name=contract, session_options={"root_packages": ["core", "plugins"]},
+                   contract_options=contract_options(contract))
+    assert checker.check(graph, verbose=False).kept
+    graph.add_import(importer=importer, imported=imported)
+    assert not checker.check(graph, verbose=False).kept
