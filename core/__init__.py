@@ -53,12 +53,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from core.api import api_blueprint
     from core.cli import register_commands
     from core.health import health_blueprint
+    from core.integration import outbox
     from core.integration.tasks import schedule_recovery
     from core.integration.webhooks import webhooks_blueprint
 
     jobs.init_app(app)
     ratelimit.init_app(app)
     headers.init_app(app)
+    outbox.init_app(app)  # the ledger's after-commit listener: dispatch the domain events it recorded
     schedule_recovery(app)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(webhooks_blueprint)

@@ -8,7 +8,7 @@ the core calls the methods of the platform's :class:`core.platform.base.Platform
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint
 
-    from core.models import SalesInvoice
+    from core.models import ReturnInvoice, SalesInvoice
     from core.models.stores import StoreConnection
-    from core.platform.data import OrderData
+    from core.platform.data import OrderData, RefundData
     from core.services.chart import DefaultAccount
 
 #: The project name shared by the specs and implementations.
@@ -106,7 +106,7 @@ def register_migrations() -> list[str]:
 
 
 # -------------------------------------------------------------------------
-# Events: run after commit, in jobs, one plugin at a time
+# Events: recorded in the outbox with the commit; after it, one job per plugin
 # -------------------------------------------------------------------------
 
 
@@ -123,6 +123,22 @@ def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesI
         @hookimpl
         def on_order_completed(store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
             submit_e_invoice(invoice.id)
+    """
+
+
+@hookspec
+def on_refund_booked(store: StoreConnection, refund: RefundData, return_invoice: ReturnInvoice) -> None:
+    """A store refund (or the cancellation of a booked order) has been booked as ``return_invoice``.
+
+    :param store: the store the refund came from.
+    :param refund: the validated refund.
+    :param return_invoice: the return invoice (credit note) that books it.
+
+    Example::
+
+        @hookimpl
+        def on_refund_booked(store: StoreConnection, refund: RefundData, return_invoice: ReturnInvoice) -> None:
+            submit_credit_note(return_invoice.id)
     """
 
 

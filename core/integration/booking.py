@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
@@ -15,30 +12,20 @@ from core.integration.amounts import reconcile
 from core.integration.clients import client_for
 from core.integration.links import linked_id
 from core.integration.products import create_from_store, from_order_line, product_for_order_line
+from core.integration.refunds import book_refund
+from core.integration.results import BookingResult, clearing_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
-from core.models import Account, PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
+from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
 from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderData, ProductData, RefundData
-from core.plugins import registry
-from core.services.chart import account_by_key
 from core.services.company import company_settings
+from core.services.domain_events import OrderBooked
+from core.services.domain_events import record as record_event
 from core.services.errors import DuplicateDocument, ServiceError
 from core.services.invoices import InvoiceDraft, InvoiceLineDraft, post_invoice
 from core.services.transaction import atomic
 from core.services.upsert import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True)
-class BookingResult:
-    """The outcome for one order: ``booked``, ``already_booked``, ``needs_attention`` or ``skipped``."""
-
-    outcome: str
-    number: str
-    reason: str | None = None
-    invoice_id: int | None = None
-    invoice_number: str | None = None
-
 
 #: Allowance for the store's clock and second-rounded timestamps when applying O1.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -47,15 +34,6 @@ CLOCK_SKEW = timedelta(seconds=60)
 def invoice_key(store_id: int, external_id: str) -> str:
     """The unique key that makes a store order bookable once (O3)."""
     return f"store:{store_id}:order:{external_id}"
-
-
-def to_json(data: Any) -> dict[str, Any]:
-    """A store data object as JSON-safe values (Decimals as strings, datetimes in ISO 8601)."""
-    return json.loads(json.dumps(dataclasses.asdict(data), default=_encode))
-
-
-def _encode(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def book_order(
@@ -69,8 +47,6 @@ def book_order(
     """Book ``order`` from ``store`` when the rules allow it; record and log the outcome."""
     record = _record(store, order)
     if record.invoice_id is not None and order.cancelled:
-        from core.integration.refunds import book_refund
-
         cancellation = RefundData(f"cancel:{order.external_id}", order.external_id, whole_order=True)
         return book_refund(store, cancellation, delivery_id=delivery_id)  # O10: booked, then cancelled
     if record.invoice_id is not None:
@@ -86,18 +62,16 @@ def book_order(
     except _NeedsAttention as problem:
         return _finish(store, order, record, "needs_attention", str(problem), None, delivery_id)
     try:
-        invoice = post_invoice(draft)
+        with atomic():  # the invoice, the order's state and the OrderBooked event: one commit
+            invoice = post_invoice(draft)
+            record_event(OrderBooked(store.id, order.external_id, invoice.id))
+            return _finish(store, order, record, "booked", None, invoice, delivery_id)
     except DuplicateDocument as duplicate:
         invoice = db.session.get(SalesInvoice, duplicate.existing_id)
         return _finish(store, order, record, "already_booked", f"already booked as {invoice.number}", invoice,
                        delivery_id)
     except ServiceError as error:
         return _finish(store, order, record, "needs_attention", error.message, None, delivery_id)
-    result = _finish(store, order, record, "booked", None, invoice, delivery_id)
-    from core.integration.events import order_completed
-
-    order_completed(store.id, order.external_id, invoice.id)
-    return result
 
 
 class _NeedsAttention(Exception):
@@ -222,13 +196,6 @@ def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> Pr
         return api.fetch_product(sku)
     except StoreAPIError:
         return None
-
-
-def clearing_account(store: StoreConnection) -> int:
-    plugin = registry().platform(store.platform)
-    key = plugin.clearing_account_key if plugin is not None else "payment_clearing"
-    account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
-    return (account or account_by_key("payment_clearing")).id
 
 
 def _finish(

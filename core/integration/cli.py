@@ -244,7 +244,9 @@ def worker_command(burst: bool) -> None:
 @click.option("--older-than", "older_than", type=int, default=60, show_default=True,
               help="Seconds a delivery must have waited unprocessed.")
 def recover_command(older_than: int) -> None:
-    """Queue again the webhook deliveries whose job was lost (e.g. a worker was killed)."""
+    """Queue again the webhook deliveries whose job was lost (e.g. a worker was killed), and
+    dispatch the outbox events still waiting (e.g. Redis was down after their commit)."""
+    from core.integration.outbox import dispatch_pending, pending_count
     from core.integration.tasks import recover_deliveries
 
     try:
@@ -252,6 +254,11 @@ def recover_command(older_than: int) -> None:
     except Exception as error:  # e.g. Redis unreachable
         raise click.ClickException(f"Recovery failed: {type(error).__name__}: {error}") from None
     click.echo(f"Queued {count} deliveries again.")
+    dispatched = dispatch_pending()
+    waiting = pending_count()
+    click.echo(f"Dispatched {dispatched} outbox events; {waiting} still waiting.")
+    if waiting:
+        raise click.ClickException("Some outbox events could not be queued; is the job queue reachable?")
 
 
 COMMANDS = (plugins_cli, stores_cli, jobs_cli)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from core.extensions import db
-from core.integration.booking import BookingResult, book_order
+from core.integration.booking import book_order
 from core.integration.connections import get_store, store_api
+from core.integration.results import BookingResult
 from core.integration.synclog import log_event
 from core.models import StoreOrder
 from core.platform.base import StoreAPIError

@@ -4,10 +4,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.extensions import db
-from core.integration.booking import BookingResult, clearing_account, to_json
+from core.integration.results import BookingResult, clearing_account, to_json
 from core.integration.synclog import document, log_event
 from core.models import InvoiceLine, ReturnInvoice, StoreConnection, StoreOrder, StoreRefund
 from core.platform.data import RefundData
+from core.services.domain_events import RefundBooked
+from core.services.domain_events import record as record_event
 from core.services.errors import DuplicateDocument, ServiceError
 from core.services.returns import ReturnDraft, ReturnLineDraft, full_return_lines, post_return
 from core.services.transaction import atomic
@@ -34,14 +36,16 @@ def book_refund(store: StoreConnection, refund: RefundData, *, delivery_id: int 
     except ValueError as problem:
         return _finish(store, refund, record, "needs_attention", str(problem))
     try:
-        return_invoice = post_return(draft)
+        with atomic():  # the return, the refund's state and the RefundBooked event: one commit
+            return_invoice = post_return(draft)
+            record_event(RefundBooked(store.id, refund.external_id, return_invoice.id))
+            return _finish(store, refund, record, "booked", None, return_invoice, delivery_id)
     except DuplicateDocument as duplicate:
         return_invoice = db.session.get(ReturnInvoice, duplicate.existing_id)
         return _finish(store, refund, record, "already_booked", f"already booked as {return_invoice.number}",
                        return_invoice, delivery_id)
     except ServiceError as error:
         return _finish(store, refund, record, "needs_attention", error.message, None, delivery_id)
-    return _finish(store, refund, record, "booked", None, return_invoice, delivery_id)
 
 
 def _record(store: StoreConnection, refund: RefundData) -> StoreRefund:

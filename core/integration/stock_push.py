@@ -16,11 +16,12 @@ from core.models import PendingStockPush, Product, StockLevel, StoreConnection
 from core.models.base import utcnow
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import StockQuantity
+from core.plugins import registry
 from core.services.transaction import atomic
 from core.services.upsert import insert_or_update
 
 PUSH_JOB = "core.integration.tasks.push_stock"
-#: Quantities sent per call; platforms cap their batch sizes (Shopify: 250).
+#: Quantities sent per call when the store's plugin names no ``stock_batch_size``.
 BATCH_SIZE = 100
 #: A 429 asking to wait up to this many seconds is waited out in the job (I2).
 MAX_INLINE_WAIT = 10.0
@@ -75,9 +76,10 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
     )
     db.session.commit()
     api = api_factory(store)
+    size = batch_size(store.platform)
     pushed = 0
-    for start in range(0, len(pending), BATCH_SIZE):
-        batch = pending[start : start + BATCH_SIZE]
+    for start in range(0, len(pending), size):
+        batch = pending[start : start + size]
         quantities = [_quantity(store_id, product_id, warehouse_id) for product_id in batch]
         try:
             _push_respecting_rate_limit(api, quantities)
@@ -106,6 +108,12 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
             )
         pushed += len(batch)
     return pushed
+
+
+def batch_size(platform: str) -> int:
+    """Quantities per ``push_stock`` call: the platform plugin's ``stock_batch_size``."""
+    plugin = registry().pm.get_plugin(platform)
+    return int(getattr(plugin, "stock_batch_size", BATCH_SIZE) or BATCH_SIZE)
 
 
 def _push_respecting_rate_limit(api: Any, quantities: list[StockQuantity]) -> None:

@@ -5,7 +5,6 @@ import logging
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 
 from core.extensions import db
@@ -15,10 +14,9 @@ from core.integration.inbox import delivery_request
 from core.integration.products import sync_store_product
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
-from core.models import SalesInvoice, StoreOrder, WebhookDelivery
+from core.models import WebhookDelivery
 from core.models.base import utcnow
 from core.platform.data import StoreEvent, nul_fields
-from core.platform.schemas import OrderSchema
 from core.plugins import registry
 from core.services.transaction import atomic
 
@@ -206,39 +204,6 @@ def _mark(delivery_id: int, status: str, error: str | None, *, failed: bool, eve
                 log_event(delivery.store_id, "webhook", "needs_attention", reason=error, delivery_id=delivery_id)
 
 
-def run_event(plugin_name: str, hook_name: str, payload: dict[str, Any]) -> None:
-    """Run one plugin's implementation of an event hook; a failure is logged and re-raised (retried)."""
-    plugins = registry()
-    if plugin_name not in plugins.enabled_names():
-        return
-    try:
-        if hook_name == "on_stock_changed":
-            from core.integration.stock_push import on_hand
-
-            for product_id, warehouse_id in payload["pairs"]:
-                plugins.call_one(plugin_name, hook_name, product_id=product_id, warehouse_id=warehouse_id,
-                                 quantity=on_hand(product_id, warehouse_id))
-        elif hook_name == "on_order_completed":
-            store = get_store(payload["store_id"])
-            record = db.session.execute(
-                select(StoreOrder).where(
-                    StoreOrder.store_id == store.id, StoreOrder.external_id == payload["order_external_id"]
-                )
-            ).scalar_one()
-            plugins.call_one(plugin_name, hook_name, store=store, order=OrderSchema().load(record.data),
-                             invoice=db.session.get(SalesInvoice, payload["invoice_id"]))
-        else:
-            plugins.call_one(plugin_name, hook_name, **payload)
-    except Exception as error:
-        db.session.rollback()
-        log.exception("plugin %s failed in %s", plugin_name, hook_name)
-        with atomic():
-            log_event(payload.get("store_id"), "event", "failed", direction="outbound",
-                      reason=f"plugin {plugin_name} failed in {hook_name}: {type(error).__name__}: {error}",
-                      retry={"job": "core.integration.tasks.run_event", "args": [plugin_name, hook_name, payload]})
-        raise
-
-
 def push_stock(store_id: int) -> int:
     """Push the store's pending quantities (I1–I2)."""
     from core.integration.stock_push import push_pending
@@ -250,12 +215,15 @@ RECOVER_JOB = "core.integration.tasks.recover_deliveries"
 
 
 def schedule_recovery(app: Any) -> None:
-    """Queue lost deliveries again without anyone running ``flask jobs recover``: periodically
-    (workers and the background thread) and, in the background thread, all of them at its start."""
+    """Queue lost deliveries and outbox events again without anyone running ``flask jobs recover``:
+    periodically (workers and the background thread) and, in the background thread, all at its start."""
+    from core.integration.outbox import DISPATCH_JOB
     from core.jobs import at_start, every
 
     every(app, float(app.config["JOB_RECOVER_INTERVAL"]), RECOVER_JOB, float(app.config["JOB_RECOVER_AFTER"]))
+    every(app, float(app.config["JOB_RECOVER_INTERVAL"]), DISPATCH_JOB)
     at_start(app, RECOVER_JOB, 0)
+    at_start(app, DISPATCH_JOB)
 
 
 def recover_deliveries(older_than_seconds: float = 60) -> int:

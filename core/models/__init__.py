@@ -7,6 +7,7 @@ from core.models.inbox import WebhookDelivery
 from core.models.invoices import InvoiceLine, PaymentVoucher, SalesInvoice
 from core.models.journal import ImmutableRowError, JournalEntry, JournalLine
 from core.models.organisation import Branch, Warehouse
+from core.models.outbox import OutboxDelivery, OutboxEvent
 from core.models.parties import Client
 from core.models.plugins import PluginRecord
 from core.models.returns import ReturnInvoice, ReturnLine
@@ -22,6 +23,6 @@ __all__ = [
     "CompanySettings", "ImmutableRowError", "InboundLine", "InboundRequisition", "InvoiceLine",
     "JournalEntry", "JournalLine", "PaymentVoucher", "Product", "ReturnInvoice", "ReturnLine",
     "SalesInvoice", "Sequence", "StockLevel", "StockMovement", "User", "Warehouse",
-    "ExternalLink", "PendingStockPush", "PluginRecord", "ProductSyncRun", "StoreConnection",
+    "ExternalLink", "OutboxDelivery", "OutboxEvent", "PendingStockPush", "PluginRecord", "ProductSyncRun", "StoreConnection",
     "StoreOrder", "StoreRefund", "SyncLogEntry", "WebhookDelivery",
 ]

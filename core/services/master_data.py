@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.models import Account, Category, Product
+from core.services.domain_events import ProductCreated, record
 from core.services.errors import Conflict, Invalid
 from core.services.lookup import referenced
 from core.services.transaction import atomic
@@ -26,6 +27,8 @@ def create_record(model: type[T], fields: dict[str, Any]) -> T:
             row = model(**fields)
             db.session.add(row)
             db.session.flush()
+            if model is Product:
+                record(ProductCreated(row.id))
     except IntegrityError:
         clashing = _clashing_fields(model, fields)
         label = ", ".join(f"{name} {fields[name]}" for name in clashing) or "these values"
@@ -33,10 +36,6 @@ def create_record(model: type[T], fields: dict[str, Any]) -> T:
             f"A {model.__name__.lower()} with {label} exists.",
             {name: ["already exists"] for name in clashing},
         ) from None
-    if model is Product:
-        from core.integration.events import product_created
-
-        product_created(row.id)
     return row
 
 

@@ -8,11 +8,9 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import Product, StockLevel, StockMovement
 from core.money import ZERO, money, quantity, unit_cost
+from core.services.domain_events import stock_moved
 from core.services.errors import InsufficientStock, Invalid
 from core.services.upsert import insert_ignoring_conflicts
-
-#: Session-info key collecting the (product, warehouse) pairs a transaction moved.
-STOCK_CHANGED = "mizan.stock_changed"
 
 
 def lock_levels(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
@@ -95,6 +93,6 @@ def _movement(
         source_number=source_number,
     )
     db.session.add(movement)
-    # Announced after commit by core.services.transaction.atomic (on_stock_changed).
-    db.session.info.setdefault(STOCK_CHANGED, set()).add((level.product_id, level.warehouse_id))
+    # One StockChanged event for the transaction is written to the outbox before its commit (atomic()).
+    stock_moved(db.session(), level.product_id, level.warehouse_id)
     return movement

@@ -35,8 +35,8 @@ from flask import Flask
 from marshmallow import Schema, ValidationError
 
 from core import hookspecs
-from core.integration.booking import to_json
 from core.integration.inbox import kept_headers, webhook_request
+from core.integration.results import to_json
 from core.models.stores import StoreConnection
 from core.platform.base import Credentials, PlatformPlugin, RateLimited
 from core.platform.data import (

@@ -177,6 +177,7 @@ class DummyPlugin(PlatformPlugin):
     registers_webhooks = True
     webhook_topics = ("order", "refund", "product")
     clearing_account_key = "dummy_clearing"
+    stock_batch_size = 2  # small, so that tests see batching
     default_accounts = [
         DefaultAccount("1190", "dummy_clearing", "asset", "Dummy payment clearing", "مقاصة مدفوعات المتجر التجريبي", "11"),
     ]
@@ -198,14 +199,17 @@ class DummyPlugin(PlatformPlugin):
     def client(self, store: StoreConnection, credentials: Credentials) -> DummyClient:
         return DummyClient(DummyStore.named(credentials["store_ref"]))
 
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
     @hookimpl
     def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
+        """Queue a push of the product's quantity to each active dummy store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
         schedule_stock_pushes(self.name, product_id, warehouse_id)
 
     @hookimpl
     def on_product_created(self, product_id: int) -> None:
-        """P2: push a product made in the ERP to this platform's stores that sync products."""
+        """Queue a push of the new product to each active dummy store with product sync on (P2)."""
         schedule_product_push(self.name, product_id)
 
 

@@ -39,13 +39,13 @@ class SallaPlugin(PlatformPlugin):
     registers_webhooks: ClassVar[bool] = False
     #: The account a Paid invoice's payment goes to (O9).
     clearing_account_key: ClassVar[str] = "salla_clearing"
+    stock_batch_size: ClassVar[int] = 100
     default_accounts: ClassVar[list[DefaultAccount]] = [
         DefaultAccount("1104", "salla_clearing", "asset", "Salla payment clearing", "مقاصة مدفوعات سلة", "11"),
         DefaultAccount("4105", "salla_sales", "revenue", "Salla sales", "مبيعات سلة", "4"),
         DefaultAccount("5103", "salla_expenses", "expense", "Salla expenses", "مصروفات سلة", "5"),
     ]
 
-    stock_batch_size: ClassVar[int] = 100
 
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
         authentic = verify_signature(self.credentials(store).get("webhook_secret"), request.headers, request.body)
@@ -62,16 +62,6 @@ class SallaPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
         return SallaClient(credentials)
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        """P2: push a product made in the ERP to this platform's stores that sync products."""
-        schedule_product_push(self.name, product_id)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""
@@ -90,3 +80,16 @@ class SallaPlugin(PlatformPlugin):
             set_webhook_target=sandbox.set_webhook_target,
             hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )
+
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """Queue a push of the product's quantity to each active Salla store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """Queue a push of the new product to each active Salla store with product sync on (P2)."""
+        schedule_product_push(self.name, product_id)

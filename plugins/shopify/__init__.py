@@ -43,6 +43,7 @@ class ShopifyPlugin(PlatformPlugin):
     registers_webhooks: ClassVar[bool] = True
     #: Key of the account that receives Shopify payments (O9) and pays refunds.
     clearing_account_key: ClassVar[str] = "shopify_clearing"
+    stock_batch_size: ClassVar[int] = 250
     default_accounts: ClassVar[list[DefaultAccount]] = [
         DefaultAccount("1105", "shopify_clearing", "asset", "Shopify payment clearing",
                        "مقاصة مدفوعات شوبيفاي", "11"),
@@ -51,7 +52,6 @@ class ShopifyPlugin(PlatformPlugin):
     ]
 
     webhook_topics: ClassVar[tuple[str, ...]] = webhooks.SUBSCRIBED_TOPICS
-    stock_batch_size: ClassVar[int] = 250
 
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
         secret = self.credentials(store).get("client_secret")
@@ -66,16 +66,6 @@ class ShopifyPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection, credentials: Credentials) -> ShopifyClient:
         return ShopifyClient(credentials)
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """I1: queue a push of the new quantity to this platform's stores linked to the warehouse."""
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        """P2: push a product made in the ERP to this platform's stores that sync products."""
-        schedule_product_push(self.name, product_id)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Shopify sandbox with the demo catalog; the ERP subscribes its webhooks on activation."""
@@ -93,3 +83,16 @@ class ShopifyPlugin(PlatformPlugin):
             set_webhook_target=sandbox.set_webhook_target,
             hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
         )
+
+    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
+
+    @hookimpl
+    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+        """Queue a push of the product's quantity to each active Shopify store linked to the warehouse
+        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
+        schedule_stock_pushes(self.name, product_id, warehouse_id)
+
+    @hookimpl
+    def on_product_created(self, product_id: int) -> None:
+        """Queue a push of the new product to each active Shopify store with product sync on (P2)."""
+        schedule_product_push(self.name, product_id)

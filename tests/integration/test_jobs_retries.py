@@ -236,12 +236,12 @@ def test_a_worker_killed_with_sigkill_leaves_no_scheduler_process_behind(retryin
     wait_for(lambda: processes_with(marker) == [], 10, "no process left for the queue")
 
 
-def test_an_invoice_posted_while_redis_is_down_answers_201_and_its_stock_event_waits_in_the_sync_log(
+def test_an_invoice_posted_while_redis_is_down_answers_201_and_its_stock_event_waits_in_the_outbox(
     app, jobs_app, dummy_shop
 ):
     """The invoice is committed, so the answer is 201, not a 500 after the commit; the stock
-    event that could not be queued is a failed sync-log entry with a retry, not lost silently."""
-    from core.models import SyncLogEntry
+    event that could not be queued waits in the outbox for the next dispatch, not lost (I1)."""
+    from core.models import OutboxEvent, SyncLogEntry
     from core.services import users
 
     down = jobs_app(redis=UNREACHABLE_REDIS)
@@ -256,9 +256,10 @@ def test_an_invoice_posted_while_redis_is_down_answers_201_and_its_stock_event_w
     assert response.status_code == 201, response.get_data(as_text=True)
     assert count_in(app, SalesInvoice) == 1
     with app.app_context():
-        entry = db.session.execute(select(SyncLogEntry).where(SyncLogEntry.kind == "event")).scalar_one()
-        assert entry.status == "failed" and entry.reason.startswith("event_not_queued: ")
-        assert entry.retry["args"][1:] == ["on_stock_changed", {"pairs": [[ids.mug, ids.warehouse]]}]
+        event = db.session.execute(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1)).scalar_one()
+        assert event.kind == "stock_changed" and event.payload == {"pairs": [[ids.mug, ids.warehouse]]}
+        assert event.dispatched_at is None and event.attempts == 1
+        assert db.session.execute(select(SyncLogEntry).where(SyncLogEntry.kind == "event")).first() is None
         db.session.remove()
 
 
