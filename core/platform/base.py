@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from marshmallow import Schema
@@ -11,8 +12,10 @@ from core.hookspecs import hookimpl
 from core.platform.data import (
     CategoryData,
     OrderData,
+    OrderPage,
     ProductData,
     ProductPage,
+    RefundData,
     StockQuantity,
     StoreEvent,
 )
@@ -61,6 +64,19 @@ class StoreAPI(Protocol):
 
     def fetch_order(self, number: str) -> OrderData | None:
         """The order with the human number ``number``, or ``None`` when the store has none."""
+
+    def fetch_order_by_id(self, external_id: str) -> OrderData | None:
+        """The order with the store's own id ``external_id`` (re-read in full), or ``None``."""
+
+    def list_refunds(self, order_external_id: str) -> list[RefundData]:
+        """Every refund of the order, each with the same ``external_id`` its webhook carries."""
+
+    def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        """One page of the orders modified (or, where the platform says no more, placed) since
+        ``modified_after``, starting at ``cursor`` (``None`` = first page); for reconciliation (O12)."""
+
+    def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
+        """Write the ERP invoice number back onto the store order (a tag, note or metafield)."""
 
     def fetch_product(self, sku: str) -> ProductData | None:
         """The store's product with ``sku`` (with its quantity), or ``None`` (used for O7)."""

@@ -143,6 +143,20 @@ class ProductPage:
     total: int | None = None
 
 
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of the orders a store modified since a moment, and the cursor of the next page.
+
+    ``modified_through``: when the platform lists oldest change first, every order modified up to
+    this moment is on this page or an earlier one, so a reconciliation may move its cursor there
+    after handling the page (``None``: not known before the last page).
+    """
+
+    orders: list[OrderData]
+    next_cursor: str | None = None
+    modified_through: datetime | None = None
+
+
 def nul_fields(value: Any, path: str = "") -> list[str]:
     """The paths (``order.lines[0].name``) of the texts in ``value`` that hold a NUL character.
 
