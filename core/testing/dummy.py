@@ -11,6 +11,7 @@ import hmac
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -22,8 +23,10 @@ from core.platform.base import PlatformPlugin, RateLimited, StoreAPIError, signa
 from core.platform.data import (
     CategoryData,
     OrderData,
+    OrderPage,
     ProductData,
     ProductPage,
+    RefundData,
     StockQuantity,
     StoreEvent,
 )
@@ -54,6 +57,12 @@ class DummyStore:
     pushed_products: list[ProductData] = field(default_factory=list)
     #: Make the next n calls fail: ``"429"`` (rate limited), ``"down"`` or ``"unauthorised"``.
     failures: list[str] = field(default_factory=list)
+    #: Refunds by order external id (what ``list_refunds`` answers).
+    refunds: dict[str, list[RefundData]] = field(default_factory=dict)
+    #: When each order last changed (an order missing here counts as changed just now).
+    modified: dict[str, datetime] = field(default_factory=dict)
+    #: Invoice numbers written back, by order external id.
+    annotations: dict[str, list[str]] = field(default_factory=dict)
 
     registry: ClassVar[dict[str, DummyStore]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -111,6 +120,29 @@ class DummyClient:
     def fetch_product(self, sku: str) -> ProductData | None:
         self._call()
         return next((p for p in self.store.products if p.sku == sku), None)
+
+    def fetch_order_by_id(self, external_id: str) -> OrderData | None:
+        self._call()
+        return self.store.orders.get(external_id)
+
+    def list_refunds(self, order_external_id: str) -> list[RefundData]:
+        self._call()
+        return list(self.store.refunds.get(order_external_id, []))
+
+    def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        """The orders changed since ``modified_after``, by external id, ``page_size`` a page."""
+        self._call()
+        changed = [o for key, o in sorted(self.store.orders.items())
+                   if key not in self.store.modified or self.store.modified[key] >= modified_after]
+        start = int(cursor or 0)
+        following = start + self.page_size
+        return OrderPage(changed[start:following], str(following) if following < len(changed) else None)
+
+    def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
+        self._call()
+        notes = self.store.annotations.setdefault(order_external_id, [])
+        if invoice_number not in notes:
+            notes.append(invoice_number)
 
     def push_stock(self, quantities: list[StockQuantity]) -> None:
         self._call()

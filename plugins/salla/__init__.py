@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from core.hookspecs import hookimpl
 from core.integration.connections import credentials
 from core.platform.base import PlatformPlugin
 from core.platform.data import StoreEvent
@@ -14,7 +15,9 @@ from plugins.salla.schemas import SallaCredentialsSchema
 from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
 
 if TYPE_CHECKING:
+    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
+    from core.platform.data import OrderData
 
 __all__ = ["SallaPlugin"]
 
@@ -33,6 +36,9 @@ class SallaPlugin(PlatformPlugin):
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "refresh_token", "webhook_secret")
     completed_statuses: ClassVar[tuple[str, ...]] = ("completed",)
     registers_webhooks: ClassVar[bool] = False
+    #: Writes the invoice number back to the store order (order_annotation); lists the orders
+    #: changed since a moment, so missed webhooks are reconciled (reconcile, O12).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"order_annotation", "reconcile"})
     #: The account a Paid invoice's payment goes to (O9).
     clearing_account_key: ClassVar[str] = "salla_clearing"
     default_accounts: ClassVar[list[DefaultAccount]] = [
@@ -52,6 +58,14 @@ class SallaPlugin(PlatformPlugin):
 
     def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
         return parse_delivery(body, credentials(store).get("store_ref") or store.external_ref)
+
+    @hookimpl
+    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
+        """Write the ERP invoice number back to the store order: a note in the order's history (``POST /orders/{id}/histories``)."""
+        if store.platform != self.name:
+            return
+        with self.client(store) as api:
+            api.annotate_order(order.external_id, invoice.number)
 
     def client(self, store: StoreConnection) -> SallaClient:
         return SallaClient(credentials(store))

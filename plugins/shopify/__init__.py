@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from marshmallow import Schema
 
+from core.hookspecs import hookimpl
 from core.integration.connections import credentials
 from core.platform.base import PlatformPlugin
 from core.platform.data import StoreEvent
@@ -16,7 +17,9 @@ from plugins.shopify.client import ShopifyClient
 from plugins.shopify.schemas import ShopifyCredentialsSchema
 
 if TYPE_CHECKING:
+    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
+    from core.platform.data import OrderData
 
 __version__ = "0.1.0"
 
@@ -37,6 +40,9 @@ class ShopifyPlugin(PlatformPlugin):
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "client_secret")
     completed_statuses: ClassVar[tuple[str, ...]] = ("paid", "fulfilled")
     registers_webhooks: ClassVar[bool] = True
+    #: Writes the invoice number back to the store order (order_annotation); lists the orders
+    #: changed since a moment, so missed webhooks are reconciled (reconcile, O12).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"order_annotation", "reconcile"})
     #: Key of the account that receives Shopify payments (O9) and pays refunds.
     clearing_account_key: ClassVar[str] = "shopify_clearing"
     default_accounts: ClassVar[list[DefaultAccount]] = [
@@ -54,6 +60,14 @@ class ShopifyPlugin(PlatformPlugin):
 
     def parse(self, store: StoreConnection, headers: dict[str, str], body: bytes) -> StoreEvent:
         return webhooks.parse_delivery(headers, body, credentials(store).get("shop_domain"))
+
+    @hookimpl
+    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
+        """Write the ERP invoice number back to the store order: the order tag "Mizan <invoice number>" (``PUT orders/{id}.json``)."""
+        if store.platform != self.name:
+            return
+        with self.client(store) as api:
+            api.annotate_order(order.external_id, invoice.number)
 
     def client(self, store: StoreConnection) -> ShopifyClient:
         return ShopifyClient(credentials(store))
