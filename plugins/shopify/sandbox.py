@@ -1252,7 +1252,9 @@ class ShopifySandbox:
 
     def annotate(self, order_id: int, changes: dict[str, Any]) -> dict:
         """``PUT orders/{id}.json``: set ``tags`` (a comma-separated text, replacing all tags),
-        ``note`` or ``note_attributes``; other fields are ignored. Sends ``orders/updated``."""
+        ``note`` or ``note_attributes``; other fields are ignored. Shopify would also send
+        ``orders/updated`` (which the ERP answers "already booked"); the sandbox sends nothing, so a
+        write-back adds no delivery to the ones a test counts."""
         with self._lock:
             order = self._order(order_id)
             if "tags" in changes:
@@ -1268,9 +1270,7 @@ class ShopifySandbox:
             if "note_attributes" in changes:
                 order["note_attributes"] = list(changes["note_attributes"] or [])
             order["updated_at"] = now()
-            payload = copy.deepcopy(order)
-        self._emit_later("orders/updated", payload)
-        return payload
+            return copy.deepcopy(order)
 
     def _build_app(self) -> Flask:
         app = Flask(__name__)
