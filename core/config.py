@@ -80,6 +80,9 @@ class Defaults:
     #: deliveries still unprocessed JOB_RECOVER_AFTER seconds after they arrived (e.g. Redis was down).
     JOB_RECOVER_INTERVAL = 60
     JOB_RECOVER_AFTER = 300
+    #: Every this many seconds each active store is asked for the orders and refunds it changed
+    #: since the last time, and what its webhooks missed is booked (O12); 0 turns it off.
+    RECONCILE_INTERVAL = 900
 
 
 ENVIRONMENT_KEYS = {
@@ -93,6 +96,7 @@ ENVIRONMENT_KEYS = {
     "MIZAN_JOBS_MODE": "JOBS_MODE",
     "MIZAN_JOB_RECOVER_INTERVAL": "JOB_RECOVER_INTERVAL",
     "MIZAN_JOB_RECOVER_AFTER": "JOB_RECOVER_AFTER",
+    "MIZAN_RECONCILE_INTERVAL": "RECONCILE_INTERVAL",
 }
 
 

@@ -112,8 +112,8 @@ def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001
 
 def batch_size(platform: str) -> int:
     """Quantities per ``push_stock`` call: the platform plugin's ``stock_batch_size``."""
-    plugin = registry().pm.get_plugin(platform)
-    return int(getattr(plugin, "stock_batch_size", BATCH_SIZE) or BATCH_SIZE)
+    plugin = registry().platform(platform)
+    return int(plugin.stock_batch_size if plugin is not None else BATCH_SIZE) or BATCH_SIZE
 
 
 def _push_respecting_rate_limit(api: Any, quantities: list[StockQuantity]) -> None:

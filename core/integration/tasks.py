@@ -12,6 +12,7 @@ from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
 from core.integration.inbox import delivery_request
 from core.integration.products import sync_store_product
+from core.integration.reconcile import schedule_reconciliation
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
 from core.models import WebhookDelivery
@@ -224,6 +225,7 @@ def schedule_recovery(app: Any) -> None:
     every(app, float(app.config["JOB_RECOVER_INTERVAL"]), DISPATCH_JOB)
     at_start(app, RECOVER_JOB, 0)
     at_start(app, DISPATCH_JOB)
+    schedule_reconciliation(app)  # O12: what the webhooks missed is pulled from the stores
 
 
 def recover_deliveries(older_than_seconds: float = 60) -> int:

@@ -51,6 +51,8 @@ class StoreConnection(Timestamped, db.Model):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_webhook_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: Reconciliation cursor (O12): every order the store changed before this moment has been pulled.
+    reconciled_through: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ExternalLink(db.Model):

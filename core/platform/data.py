@@ -141,14 +141,6 @@ class StoreEvent:
 
 
 @dataclass(frozen=True)
-class OrderPage:
-    """One page of a store's orders (reconciliation) and the cursor of the next page (``None`` at the end)."""
-
-    orders: list[OrderData]
-    next_cursor: str | None = None
-
-
-@dataclass(frozen=True)
 class ProductPage:
     """One page of a store's catalog and the cursor of the next page (``None`` at the end)."""
 
@@ -156,6 +148,20 @@ class ProductPage:
     next_cursor: str | None = None
     #: How many products the store has in all, when it says (for progress).
     total: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of the orders a store modified since a moment, and the cursor of the next page.
+
+    ``modified_through``: when the platform lists oldest change first, every order modified up to
+    this moment is on this page or an earlier one, so a reconciliation may move its cursor there
+    after handling the page (``None``: not known before the last page).
+    """
+
+    orders: list[OrderData]
+    next_cursor: str | None = None
+    modified_through: datetime | None = None
 
 
 def nul_fields(value: Any, path: str = "") -> list[str]:

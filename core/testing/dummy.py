@@ -62,16 +62,16 @@ class DummyStore:
     quantities: dict[str, Decimal] = field(default_factory=dict)
     pushes: list[list[StockQuantity]] = field(default_factory=list)
     pushed_products: list[ProductData] = field(default_factory=list)
-    #: Refunds by order id, as ``list_refunds`` returns them.
-    refunds: dict[str, list[RefundData]] = field(default_factory=dict)
-    #: When each order last changed (``list_orders``).
-    modified: dict[str, datetime] = field(default_factory=dict)
-    #: Notes written on orders (``annotate_order``).
-    notes: dict[str, str] = field(default_factory=dict)
     #: The webhook subscriptions the ERP made (``register_webhooks``).
     subscriptions: list[WebhookSubscription] = field(default_factory=list)
     #: Make the next n calls fail: ``"429"`` (rate limited), ``"down"`` or ``"unauthorised"``.
     failures: list[str] = field(default_factory=list)
+    #: Refunds by order external id (what ``list_refunds`` answers).
+    refunds: dict[str, list[RefundData]] = field(default_factory=dict)
+    #: When each order last changed (an order missing here counts as changed just now).
+    modified: dict[str, datetime] = field(default_factory=dict)
+    #: Invoice numbers written back, by order external id.
+    annotations: dict[str, list[str]] = field(default_factory=dict)
 
     registry: ClassVar[dict[str, DummyStore]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -128,6 +128,10 @@ class DummyClient:
         self._call()
         return next((o for o in self.store.orders.values() if o.number == number), None)
 
+    def fetch_product(self, sku: str) -> ProductData | None:
+        self._call()
+        return next((p for p in self.store.products if p.sku == sku), None)
+
     def fetch_order_by_id(self, external_id: str) -> OrderData | None:
         self._call()
         return self.store.orders.get(external_id)
@@ -137,21 +141,19 @@ class DummyClient:
         return list(self.store.refunds.get(order_external_id, []))
 
     def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        """The orders changed since ``modified_after``, by external id, ``page_size`` a page."""
         self._call()
-        changed = sorted((when, key) for key, when in self.store.modified.items() if when > modified_after)
+        changed = [o for key, o in sorted(self.store.orders.items())
+                   if key not in self.store.modified or self.store.modified[key] >= modified_after]
         start = int(cursor or 0)
-        page = changed[start : start + self.page_size]
         following = start + self.page_size
-        return OrderPage([self.store.orders[key] for _, key in page],
-                         str(following) if following < len(changed) else None)
+        return OrderPage(changed[start:following], str(following) if following < len(changed) else None)
 
     def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
         self._call()
-        self.store.notes[order_external_id] = f"ERP invoice {invoice_number}"
-
-    def fetch_product(self, sku: str) -> ProductData | None:
-        self._call()
-        return next((p for p in self.store.products if p.sku == sku), None)
+        notes = self.store.annotations.setdefault(order_external_id, [])
+        if invoice_number not in notes:
+            notes.append(invoice_number)
 
     def push_stock(self, quantities: list[StockQuantity]) -> None:
         self._call()

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from core.hookspecs import hookimpl
+from core.integration.connections import store_api
 from core.integration.product_sync import schedule_product_push
 from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import Credentials, PlatformPlugin
@@ -18,7 +19,9 @@ from plugins.salla.schemas import SallaCredentialsSchema
 from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
 
 if TYPE_CHECKING:
+    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
+    from core.platform.data import OrderData
 
 __all__ = ["SallaPlugin"]
 
@@ -37,6 +40,9 @@ class SallaPlugin(PlatformPlugin):
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "refresh_token", "webhook_secret")
     completed_statuses: ClassVar[tuple[str, ...]] = ("completed",)
     registers_webhooks: ClassVar[bool] = False
+    #: Writes the invoice number back to the store order (order_annotation); lists the orders
+    #: changed since a moment, so missed webhooks are reconciled (reconcile, O12).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"order_annotation", "reconcile"})
     #: The account a Paid invoice's payment goes to (O9).
     clearing_account_key: ClassVar[str] = "salla_clearing"
     stock_batch_size: ClassVar[int] = 100
@@ -62,6 +68,14 @@ class SallaPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
         return SallaClient(credentials)
+
+    @hookimpl
+    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
+        """Write the ERP invoice number back to the store order: a note in the order's history (``POST /orders/{id}/histories``)."""
+        if store.platform != self.name:
+            return
+        with store_api(store) as api:
+            api.annotate_order(order.external_id, invoice.number)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from urllib.parse import quote
@@ -10,11 +11,34 @@ from urllib.parse import quote
 import httpx
 
 from core.platform.base import RateLimited, StoreAPIError
-from core.platform.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
-from plugins.salla.schemas import DEFAULT_API_BASE, category_data, order_data, product_data
+from core.platform.data import (
+    CategoryData,
+    OrderData,
+    OrderPage,
+    ProductData,
+    ProductPage,
+    RefundData,
+    StockQuantity,
+)
+from plugins.salla.schemas import (
+    DEFAULT_API_BASE,
+    category_data,
+    order_data,
+    product_data,
+    refund_data,
+)
 
 PER_PAGE = 60  # Salla's maximum page size
 GTIN_LENGTHS = {8, 12, 13, 14}
+#: Salla's order list filters by the day an order was placed (``from_date``, store time), not by
+#: when it changed: reconciliation lists the orders placed since this long before its cursor, so an
+#: order placed earlier and completed since is found too. Older ones: ``flask stores send-orders``.
+ORDER_LOOKBACK = timedelta(days=2)
+STORE_TIME = timezone(timedelta(hours=3))  # Asia/Riyadh, the zone of Salla's dates
+#: The status slug of a refunded ("restored", مسترجع) order; Salla refunds whole orders (platforms.md §1.5).
+RESTORED_SLUG = "restored"
+#: The order-history note that carries the ERP invoice number.
+INVOICE_NOTE = "Mizan invoice {number}"
 
 
 class SallaClient:
@@ -101,6 +125,51 @@ class SallaClient:
         order = self._data("GET", f"/orders/{order_id}", missing_ok=True)
         return None if order is None else order_data(order)
 
+    def fetch_order_by_id(self, external_id: str) -> OrderData | None:
+        """``GET /orders/{id}``: the order in full, or ``None`` when the store has none."""
+        order = self._order(external_id)
+        return None if order is None else order_data(order)
+
+    def list_refunds(self, order_external_id: str) -> list[RefundData]:
+        """Salla has no refund list: a refunded order has the status ``restored`` and refunds the whole
+        order, as ``order.refunded`` says (same refund id, so a refund booked from either is booked once)."""
+        order = self._order(order_external_id)
+        if order is None or (order.get("status") or {}).get("slug") != RESTORED_SLUG:
+            return []
+        return [refund_data(order)]
+
+    def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        """``GET /orders?from_date=…`` (orders placed since :data:`ORDER_LOOKBACK` before
+        ``modified_after``, newest first, 60 a page; the cursor is the page number), each read in full
+        by ``GET /orders/{id}`` as the list holds a summary only."""
+        page = _page_number(cursor)
+        moment = modified_after if modified_after.tzinfo else modified_after.replace(tzinfo=UTC)
+        since = (moment - ORDER_LOOKBACK).astimezone(STORE_TIME).date().isoformat()
+        body = self._call("GET", "/orders", params={"from_date": since, "page": page, "per_page": PER_PAGE})
+        if not isinstance(body.get("data"), list):
+            raise StoreAPIError("Salla GET /orders: the answer has no list of data", retryable=False)
+        orders = []
+        for summary in body["data"]:
+            order = self._order(summary.get("id")) if isinstance(summary, dict) else None
+            if order is not None:
+                orders.append(order_data(order))
+        return OrderPage(orders, str(page + 1) if _has_next(body, page) else None)
+
+    def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
+        """Append the note "Mizan invoice <number>" to the order's history (``POST
+        /orders/{id}/histories``, scope ``orders.read_write``), unless a history entry has it already."""
+        note = INVOICE_NOTE.format(number=invoice_number)
+        path = f"/orders/{quote(str(order_external_id), safe='')}/histories"
+        page = 1
+        while True:
+            body = self._page(path, page)
+            if any(isinstance(h, dict) and h.get("note") == note for h in body["data"]):
+                return
+            if not _has_next(body, page):
+                break
+            page += 1
+        self._data("POST", path, json={"note": note})
+
     def fetch_product(self, sku: str) -> ProductData | None:
         """``GET /products/sku/{sku}``, or ``None`` when the store has no such SKU."""
         product = self._product_by_sku(sku)
@@ -134,6 +203,11 @@ class SallaClient:
         return str(saved["id"])
 
     # ------------------------------------------------------------ HTTP
+
+    def _order(self, external_id: Any) -> dict[str, Any] | None:
+        if not str(external_id).isdigit():
+            return None
+        return self._data("GET", f"/orders/{external_id}", missing_ok=True)
 
     def _product_by_sku(self, sku: str) -> dict[str, Any] | None:
         return self._data("GET", f"/products/sku/{quote(sku, safe='')}", missing_ok=True)

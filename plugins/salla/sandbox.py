@@ -243,6 +243,7 @@ class SallaSandbox:
         self.categories: dict[int, dict[str, Any]] = {}
         self.products: dict[int, Product] = {}
         self.orders: dict[int, dict[str, Any]] = {}
+        self.histories: dict[int, list[dict[str, Any]]] = {}
         self._stock: dict[tuple[int, int], int] = {}
         self._order_lines: dict[int, list[tuple[int, int, int]]] = {}
         self._restocked: set[int] = set()
@@ -395,6 +396,23 @@ class SallaSandbox:
         if send:
             self.send("order.refunded", order)
         return order
+
+    def add_history(self, order_id: int, note: str) -> dict[str, Any]:
+        """Append ``note`` to the order's history (``POST /orders/{id}/histories``); the entry."""
+        with self._lock:
+            order = self.order(order_id)
+            status = order["status"]
+            entry = {"id": self._next("activity"), "status": status["name"],
+                     "customized": {**status["customized"], "type": "original", "slug": status["slug"],
+                                    "original": {"id": status["id"], "name": status["name"]}, "parent": {}},
+                     "note": note, "created_at": _date_object(_now())}
+            self.histories.setdefault(order_id, []).append(entry)
+            return dict(entry)
+
+    def notes(self, order_id: int) -> list[str]:
+        """The notes in the order's history, oldest first."""
+        with self._lock:
+            return [h["note"] for h in self.histories.get(order_id, [])]
 
     def order(self, order_id: int) -> dict[str, Any]:
         with self._lock:
@@ -727,6 +745,8 @@ class SallaSandbox:
             ("/products/<int:product_id>", self._api_update_product, ["PUT"]),
             ("/orders", self._api_orders, ["GET"]),
             ("/orders/<int:order_id>", self._api_order, ["GET"]),
+            ("/orders/<int:order_id>/histories", self._api_order_histories, ["GET"]),
+            ("/orders/<int:order_id>/histories", self._api_create_order_history, ["POST"]),
         ]
         for path, view, methods in routes:
             app.add_url_rule(API_PREFIX + path, f"api_{view.__name__}_{methods[0]}", view,
@@ -922,12 +942,34 @@ class SallaSandbox:
             return self._paginate(rows)
 
     def _api_orders(self) -> Response:
-        reference = _as_int(request.args.get("reference_id"))
+        """``GET /orders``, newest first: filters ``reference_id``, ``status`` (slug), and ``from_date`` /
+        ``to_date`` (``YYYY-MM-DD``, the day the order was placed, store time; 422 when not a date)."""
+        args = request.args
+        reference = _as_int(args.get("reference_id"))
+        days = {name: _day(args[name], name) for name in ("from_date", "to_date") if args.get(name)}
         with self._lock:
             orders = [self.order(o) for o in sorted(self.orders, reverse=True)]
         if reference is not None:
             orders = [o for o in orders if o["reference_id"] == reference]
+        if args.get("status"):
+            orders = [o for o in orders if o["status"]["slug"] == args["status"]]
+        if "from_date" in days:
+            orders = [o for o in orders if o["date"]["date"][:10] >= days["from_date"]]
+        if "to_date" in days:
+            orders = [o for o in orders if o["date"]["date"][:10] <= days["to_date"]]
         return self._paginate(orders)
+
+    def _api_order_histories(self, order_id: int) -> Response:
+        with self._lock:
+            self.order(order_id)
+            return self._paginate([dict(h) for h in self.histories.get(order_id, [])])
+
+    def _api_create_order_history(self, order_id: int) -> Response:
+        body = request.get_json(silent=True)
+        note = body.get("note") if isinstance(body, dict) else None
+        if not isinstance(note, str) or not note.strip():
+            raise ValidationError({"note": ["نص التعليق مطلوب"]})
+        return _ok(self.add_history(order_id, note))
 
     def _api_order(self, order_id: int) -> Response:
         return _ok(self.order(order_id))
@@ -1022,6 +1064,13 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _day(value: str, name: str) -> str:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise ValidationError({name: ["must be a date (YYYY-MM-DD)"]}) from None
 
 
 def _page_url(page: int) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from marshmallow import Schema
 
 from core.hookspecs import hookimpl
+from core.integration.connections import store_api
 from core.integration.product_sync import schedule_product_push
 from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import Credentials, PlatformPlugin
@@ -20,7 +21,9 @@ from plugins.shopify.client import ShopifyClient
 from plugins.shopify.schemas import ShopifyCredentialsSchema
 
 if TYPE_CHECKING:
+    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
+    from core.platform.data import OrderData
 
 __version__ = "0.1.0"
 
@@ -41,6 +44,9 @@ class ShopifyPlugin(PlatformPlugin):
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "client_secret")
     completed_statuses: ClassVar[tuple[str, ...]] = ("paid", "fulfilled")
     registers_webhooks: ClassVar[bool] = True
+    #: Writes the invoice number back to the store order (order_annotation); lists the orders
+    #: changed since a moment, so missed webhooks are reconciled (reconcile, O12).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"order_annotation", "reconcile"})
     #: Key of the account that receives Shopify payments (O9) and pays refunds.
     clearing_account_key: ClassVar[str] = "shopify_clearing"
     stock_batch_size: ClassVar[int] = 250
@@ -66,6 +72,14 @@ class ShopifyPlugin(PlatformPlugin):
 
     def client(self, store: StoreConnection, credentials: Credentials) -> ShopifyClient:
         return ShopifyClient(credentials)
+
+    @hookimpl
+    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
+        """Write the ERP invoice number back to the store order: the order tag "Mizan <invoice number>" (``PUT orders/{id}.json``)."""
+        if store.platform != self.name:
+            return
+        with store_api(store) as api:
+            api.annotate_order(order.external_id, invoice.number)
 
     def demo_sandbox(self) -> DemoSandbox:
         """The Shopify sandbox with the demo catalog; the ERP subscribes its webhooks on activation."""

@@ -4,12 +4,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from core.platform.base import RateLimited, StoreAPIError
-from core.platform.data import CategoryData, OrderData, ProductData, ProductPage, StockQuantity
+from core.platform.data import (
+    CategoryData,
+    OrderData,
+    OrderPage,
+    ProductData,
+    ProductPage,
+    RefundData,
+    StockQuantity,
+)
 from core.platform.webhooks import WebhookSubscription
 from plugins.shopify import schemas
 from plugins.shopify.schemas import gid, legacy_id, nodes
@@ -22,6 +31,10 @@ COLLECTIONS_PER_PRODUCT = 5
 MAX_QUANTITIES = 250
 COLLECTIONS_PAGE = 250
 DEFAULT_RETRY_AFTER = 2.0
+#: Orders per page of ``orders.json`` when reconciling (Shopify's maximum).
+ORDERS_PAGE = 250
+#: The tag that carries the ERP invoice number on a store order (Shopify tags hold ≤ 40 characters).
+INVOICE_TAG = "Mizan {number}"
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +165,49 @@ class ShopifyClient:
         orders = [o for o in body.get("orders") or [] if o.get("name") == name]
         return schemas.order_data(orders[0]) if orders else None
 
+    def fetch_order_by_id(self, external_id: str) -> OrderData | None:
+        """``GET orders/{id}.json``: the order, or None when the shop has no such order."""
+        order = self._order_resource(external_id)
+        return None if order is None else schemas.order_data(order)
+
+    def list_refunds(self, order_external_id: str) -> list[RefundData]:
+        """``GET orders/{id}/refunds.json``: every refund of the order (none when it is unknown)."""
+        if not str(order_external_id).isdigit():
+            return []
+        body = self._get_or_none(f"/orders/{order_external_id}/refunds.json")
+        return [schemas.refund_data(refund) for refund in (body or {}).get("refunds") or []]
+
+    def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:
+        """``GET orders.json?updated_at_min=…&status=any&order=updated_at asc``, 250 a page; the
+        cursor is the ``page_info`` of the ``Link: <…>; rel="next"`` header. Oldest change first,
+        so each page says up to when every changed order has been listed."""
+        if cursor:
+            params: dict[str, Any] = {"limit": ORDERS_PAGE, "page_info": cursor}
+        else:
+            moment = modified_after if modified_after.tzinfo else modified_after.replace(tzinfo=UTC)
+            params = {"limit": ORDERS_PAGE, "status": "any", "order": "updated_at asc",
+                      "updated_at_min": moment.astimezone(UTC).isoformat(timespec="seconds")}
+        response = self._request("GET", "/orders.json", params=params)
+        body = self._json(response)
+        raw = [o for o in body.get("orders") or [] if isinstance(o, dict)]
+        stamps = [_updated_at(o) for o in raw]
+        next_cursor = _next_page_info(response.headers.get("Link"))
+        through = max((s for s in stamps if s is not None), default=None) if next_cursor else None
+        return OrderPage([schemas.order_data(o) for o in raw], next_cursor, through)
+
+    def annotate_order(self, order_external_id: str, invoice_number: str) -> None:
+        """Add the tag "Mizan <invoice number>" to the order (``PUT orders/{id}.json``, keeping
+        its other tags); nothing is sent when the tag is there already."""
+        order = self._order_resource(order_external_id)
+        if order is None:
+            raise StoreAPIError(f"Shopify has no order {order_external_id}", retryable=False, status=404)
+        tags = [t.strip() for t in str(order.get("tags") or "").split(",") if t.strip()]
+        tag = INVOICE_TAG.format(number=invoice_number).replace(",", " ")[:40]
+        if tag in tags:
+            return
+        self._send("PUT", f"/orders/{order['id']}.json",
+                   json={"order": {"id": order["id"], "tags": ", ".join([*tags, tag])}})
+
     def fetch_product(self, sku: str) -> ProductData | None:
         """The variant with ``sku`` (with its product's collections), or None."""
         found = nodes(self.graphql(VARIANT_DATA_BY_SKU, query=_sku_query(sku))["productVariants"])
@@ -249,11 +305,29 @@ class ShopifyClient:
             raise StoreAPIError("Shopify answered GraphQL without data", retryable=True)
         return body["data"]
 
+    def _order_resource(self, external_id: str) -> dict[str, Any] | None:
+        if not str(external_id).isdigit():
+            return None
+        body = self._get_or_none(f"/orders/{external_id}.json")
+        order = (body or {}).get("order")
+        return order if isinstance(order, dict) else None
+
     def _send(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        return self._json(self._request(method, path, **options))
+
+    def _get_or_none(self, path: str) -> dict[str, Any] | None:
+        """A REST ``GET``'s body, or None when Shopify answers 404."""
+        response = self._request("GET", path)
+        return None if response.status_code == 404 else self._json(response)
+
+    def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **options)
         except httpx.HTTPError as error:
             raise StoreAPIError(f"Shopify is unreachable: {error}", retryable=True) from error
+        return response
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         if status == 429:
             raise RateLimited(_retry_after(response.headers.get("Retry-After")))
@@ -285,6 +359,26 @@ class ShopifyClient:
     def _variant(self, sku: str) -> dict[str, Any] | None:
         found = nodes(self.graphql(VARIANT_BY_SKU, query=_sku_query(sku))["productVariants"])
         return next((node for node in found if node.get("sku") == sku), None)
+
+
+def _updated_at(order: dict[str, Any]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(order.get("updated_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _next_page_info(link: str | None) -> str | None:
+    """The ``page_info`` of the ``rel="next"`` entry of a ``Link`` header, if any."""
+    for part in (link or "").split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' not in params.replace(" ", ""):
+            continue
+        query = httpx.URL(url.strip().strip("<>")).params
+        if query.get("page_info"):
+            return query["page_info"]
+    return None
 
 
 def _sku_query(sku: str) -> str:

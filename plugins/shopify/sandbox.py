@@ -101,6 +101,23 @@ def gid_number(value: object, kind: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+class _BadRequest(Exception):
+    """A REST request Shopify answers with 400 ``{"errors": {...}}``."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _timestamp(value: str, name: str) -> datetime:
+    """An ISO 8601 time from a query parameter (a zone-less one is taken as UTC); 400 otherwise."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise _BadRequest({name: "Invalid value."}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def now() -> str:
     return datetime.now(RIYADH).isoformat(timespec="seconds")
 
@@ -1182,12 +1199,37 @@ class ShopifySandbox:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    def _rest_orders(self) -> list[dict]:
-        """``GET orders.json``: filters ``name`` (with or without "#"), ``ids``, ``status``, ``limit``."""
+    def _rest_orders(self) -> tuple[list[dict], str | None]:
+        """``GET orders.json``: filters ``name`` (with or without "#"), ``ids``, ``status``,
+        ``updated_at_min``, ``order`` (``updated_at asc``/``desc``, else ``id asc``) and ``limit``;
+        cursor pagination with ``page_info`` (then only ``limit`` may come with it, as on Shopify).
+        Returns the page and the ``page_info`` of the next page (None on the last)."""
         args = request.args
-        status, name = args.get("status", "open"), args.get("name")
-        ids = {int(i) for i in args.get("ids", "").split(",") if i.strip().isdigit()}
         limit = min(max(args.get("limit", 50, type=int) or 50, 1), 250)
+        if args.get("page_info"):
+            extra = set(args) - {"page_info", "limit", "fields"}
+            if extra:
+                raise _BadRequest({"page_info": f"cannot be combined with {', '.join(sorted(extra))}"})
+            try:
+                state = json.loads(base64.urlsafe_b64decode(args["page_info"].encode()))
+                filters, offset = dict(state["filters"]), int(state["offset"])
+            except (ValueError, KeyError, TypeError):
+                raise _BadRequest({"page_info": "Invalid value."}) from None
+        else:
+            filters = {k: args[k] for k in ("status", "name", "ids", "updated_at_min", "order") if k in args}
+            offset = 0
+        found = self._filtered_orders(filters)
+        following = offset + limit
+        next_info = None
+        if following < len(found):
+            next_info = base64.urlsafe_b64encode(
+                json.dumps({"filters": filters, "offset": following}).encode()).decode()
+        return found[offset:following], next_info
+
+    def _filtered_orders(self, filters: dict[str, str]) -> list[dict]:
+        status, name = filters.get("status", "open"), filters.get("name")
+        ids = {int(i) for i in filters.get("ids", "").split(",") if i.strip().isdigit()}
+        since = _timestamp(filters["updated_at_min"], "updated_at_min") if filters.get("updated_at_min") else None
         with self._lock:
             found = []
             for order in self._orders.values():
@@ -1195,12 +1237,40 @@ class ShopifySandbox:
                     continue
                 if ids and order["id"] not in ids:
                     continue
+                if since is not None and datetime.fromisoformat(order["updated_at"]) < since:
+                    continue
                 is_open = not order["cancelled_at"] and not order["closed_at"]
                 if (status == "open" and not is_open) or (status == "closed" and not order["closed_at"]) or \
                         (status == "cancelled" and not order["cancelled_at"]):
                     continue
                 found.append(copy.deepcopy(order))
-        return found[:limit]
+        ordering = filters.get("order", "").replace("+", " ").split()
+        if ordering[:1] == ["updated_at"]:
+            found.sort(key=lambda o: (datetime.fromisoformat(o["updated_at"]), o["id"]),
+                       reverse=ordering[1:2] == ["desc"])
+        return found
+
+    def annotate(self, order_id: int, changes: dict[str, Any]) -> dict:
+        """``PUT orders/{id}.json``: set ``tags`` (a comma-separated text, replacing all tags),
+        ``note`` or ``note_attributes``; other fields are ignored. Shopify would also send
+        ``orders/updated`` (which the ERP answers "already booked"); the sandbox sends nothing, so a
+        write-back adds no delivery to the ones a test counts."""
+        with self._lock:
+            order = self._order(order_id)
+            if "tags" in changes:
+                tags = changes["tags"]
+                if isinstance(tags, list):
+                    tags = ", ".join(str(t) for t in tags)
+                names = [t.strip() for t in str(tags or "").split(",") if t.strip()]
+                if any(len(t) > 40 for t in names):
+                    raise _BadRequest({"tags": "Tags must be 40 characters or fewer"})
+                order["tags"] = ", ".join(dict.fromkeys(names))
+            if "note" in changes:
+                order["note"] = changes["note"]
+            if "note_attributes" in changes:
+                order["note_attributes"] = list(changes["note_attributes"] or [])
+            order["updated_at"] = now()
+            return copy.deepcopy(order)
 
     def _build_app(self) -> Flask:
         app = Flask(__name__)
@@ -1246,9 +1316,18 @@ class ShopifySandbox:
                 return jsonify(errors={"query": "Required parameter missing or invalid"}), 400
             return self._graphql(body["query"], body.get("variables") or {})
 
+        @app.errorhandler(_BadRequest)
+        def bad_request(error: _BadRequest) -> Any:
+            return jsonify(errors=error.errors), 400
+
         @app.get(f"{API_PREFIX}/orders.json")
         def list_orders() -> Any:
-            return jsonify(orders=self._rest_orders())
+            orders, next_info = self._rest_orders()
+            response = jsonify(orders=orders)
+            if next_info:
+                limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 250)
+                response.headers["Link"] = f'<{request.base_url}?limit={limit}&page_info={next_info}>; rel="next"'
+            return response
 
         @app.get(f"{API_PREFIX}/orders/<int:order_id>.json")
         def get_order(order_id: int) -> Any:
@@ -1256,6 +1335,24 @@ class ShopifySandbox:
                 if order_id not in self._orders:
                     return jsonify(errors="Not Found"), 404
                 return jsonify(order=self._orders[order_id])
+
+        @app.put(f"{API_PREFIX}/orders/<int:order_id>.json")
+        def update_order(order_id: int) -> Any:
+            body = request.get_json(silent=True)
+            changes = body.get("order") if isinstance(body, dict) else None
+            if not isinstance(changes, dict):
+                return jsonify(errors={"order": "Required parameter missing or invalid"}), 400
+            with self._lock:
+                if order_id not in self._orders:
+                    return jsonify(errors="Not Found"), 404
+            return jsonify(order=self.annotate(order_id, changes))
+
+        @app.get(f"{API_PREFIX}/orders/<int:order_id>/refunds.json")
+        def list_refunds(order_id: int) -> Any:
+            with self._lock:
+                if order_id not in self._orders:
+                    return jsonify(errors="Not Found"), 404
+                return jsonify(refunds=copy.deepcopy(self._orders[order_id]["refunds"]))
 
         self._add_control_routes(app)
         return app

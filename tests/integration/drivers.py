@@ -57,8 +57,16 @@ class SallaDriver:
     def cancel(self, order: dict) -> None:
         self.sandbox.set_order_status(order["id"], "canceled")
 
-    def refund_all(self, order: dict) -> None:
-        self.sandbox.refund_order(order["id"])
+    def refund_all(self, order: dict, *, send: bool = True) -> None:
+        self.sandbox.refund_order(order["id"], send=send)
+
+    def send_update(self, order: dict) -> None:
+        """A late webhook: ``order.updated`` with the order as it is now."""
+        self.sandbox.send("order.updated", self.sandbox.order(order["id"]))
+
+    def written_back(self, order: dict) -> str:
+        """What the ERP wrote on the store order: its history notes."""
+        return " | ".join(self.sandbox.notes(order["id"]))
 
     def redeliver_last(self) -> None:
         self.sandbox.redeliver()
@@ -127,9 +135,19 @@ class ShopifyDriver:
         self.sandbox.cancel_order(order["id"])
         self.settle()
 
-    def refund_all(self, order: dict) -> None:
-        self.sandbox.refund(order["id"])
+    def refund_all(self, order: dict, *, send: bool = True) -> None:
+        self.sandbox.refund(order["id"], send=send)
         self.settle()
+
+    def send_update(self, order: dict) -> None:
+        """A late webhook: ``orders/updated`` with the order as it is now."""
+        self.sandbox.send("orders/updated", self.sandbox.order(order["id"]))
+        self.settle()
+
+    def written_back(self, order: dict) -> str:
+        """What the ERP wrote on the store order: its tags."""
+        self.settle()
+        return self.sandbox.order(order["id"])["tags"]
 
     def refund_line(self, order: dict, index: int, quantity: int) -> None:
         line_id = self.sandbox.order(order["id"])["line_items"][index]["id"]
