@@ -124,10 +124,6 @@ class PlatformPlugin:
         """The API client for ``store``."""
         raise NotImplementedError
 
-    def demo_sandbox(self) -> Any:
-        """A :class:`core.testing.sandbox.DemoSandbox` for ``make run``'s demo, or ``None``."""
-        return None
-
     # -- hook implementations (dispatch on the platform name) ------------------
 
     @hookimpl

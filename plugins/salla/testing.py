@@ -1,26 +1,33 @@
-"""Drivers that make a platform's sandbox store do things, so one rule test covers every platform."""
+"""Salla's store driver for the test kit, and its demo sandbox (development only: the ``mizan.testing`` entry points)."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
+from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
-from plugins.shopify.sandbox import ShopifySandbox
+from plugins.salla.webhooks import SIGNATURE_HEADER
 
 
 class SallaDriver:
     """Salla: status-driven completion, whole-order refunds, app-level webhooks."""
 
-    platform = "salla"
-    guest_orders = False
+    platform: ClassVar[str] = "salla"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"control_page", "sku_edits"})
+    #: The control page's action that completes an order.
+    complete_action: ClassVar[str] = "complete"
 
     def __init__(self) -> None:
         self.sandbox = SallaSandbox()
         seed_demo(self.sandbox)
         #: Where the sandbox is served (set by the fixture that serves it).
         self.url = ""
+
+    def serve(self) -> SandboxServer:
+        return self.sandbox.serve()
 
     def credentials(self, url: str) -> dict[str, Any]:
         s = self.sandbox
@@ -72,6 +79,10 @@ class SallaDriver:
     def no_sku_item(self) -> Any:
         return next(p.id for p in self.sandbox.products.values() if not p.sku)
 
+    def give_sku(self, item: Any, sku: str) -> None:
+        """The merchant types the SKU on the sandbox's page."""
+        self.control_page().post(f"/_sandbox/ui/products/{item}/sku", data={"sku": sku})
+
     def add_product(self, sku: str, name: str, price: str, quantity: int) -> None:
         self.sandbox.add_product(sku, name, price, quantity, cost_price="5.00", send=True)
 
@@ -87,86 +98,36 @@ class SallaDriver:
         answer = httpx.post(f"{self.url}/_sandbox/products/{product_id}", json={"sku": new_sku, "send": send})
         assert answer.status_code == 200, answer.text
 
+    def throttle_next(self, count: int) -> None:
+        """The store's next ``count`` API calls answer 429."""
+        self.sandbox.bucket.throttle_next(count)
+
+    def forged_headers(self) -> dict[str, str]:
+        return {SIGNATURE_HEADER: "0" * 64}
+
+    def control_page(self) -> Any:
+        """A test client of the sandbox's control page."""
+        return self.sandbox.app.test_client()
+
+    def last_order_id(self) -> Any:
+        return max(self.sandbox.orders)
+
     def settle(self) -> None:
         pass
 
-
-class ShopifyDriver:
-    """Shopify: topic-driven completion (paid), per-line refunds, webhooks registered by the ERP."""
-
-    platform = "shopify"
-    guest_orders = True
-
-    def __init__(self) -> None:
-        self.sandbox = ShopifySandbox()
-        self.sandbox.seed_demo()
-        #: Where the sandbox is served (set by the fixture that serves it).
-        self.url = ""
-
-    def credentials(self, url: str) -> dict[str, Any]:
-        s = self.sandbox
-        return {"shop_domain": s.shop, "access_token": s.access_token, "client_secret": s.client_secret,
-                "api_base": url}
-
-    def connect_webhooks(self, url: str) -> None:
-        pass  # activation subscribes the ERP's URL through webhookSubscriptionCreate
-
-    def new_order(self, items: list[tuple[Any, int]], *, send: bool = True, guest: bool = False,
-                  **options: Any) -> dict:
-        if "customer" not in options and guest:
-            options["customer"] = None
-        order = self.sandbox.create_order(items, send=send, **options)
-        self.settle()
-        return order
-
-    def complete(self, order: dict, *, send: bool = True) -> None:
-        self.sandbox.pay_order(order["id"], send=send)
-        self.settle()
-
-    def cancel(self, order: dict) -> None:
-        self.sandbox.cancel_order(order["id"])
-        self.settle()
-
-    def refund_all(self, order: dict) -> None:
-        self.sandbox.refund(order["id"])
-        self.settle()
-
-    def refund_line(self, order: dict, index: int, quantity: int) -> None:
-        line_id = self.sandbox.order(order["id"])["line_items"][index]["id"]
-        self.sandbox.refund(order["id"], [(line_id, quantity)])
-        self.settle()
-
-    def redeliver_last(self) -> None:
-        self.sandbox.redeliver()
-
-    def number(self, order: dict) -> str:
-        return order["name"]
-
-    def total(self, order: dict) -> Decimal:
-        return Decimal(self.sandbox.order(order["id"])["total_price"])
-
-    def no_sku_item(self) -> Any:
-        return next(v["id"] for v in self.sandbox._variants.values() if not v.get("sku"))
-
-    def add_product(self, sku: str, name: str, price: str, quantity: int) -> None:
-        self.sandbox.add_product(sku, name, price, quantity, cost="5.00", send=True)
-        self.settle()
-
-    def store_quantity(self, sku: str) -> int:
-        return self.sandbox.available(sku, self.sandbox.location_ids[0])
-
-    def set_store_quantity(self, sku: str, quantity: int) -> None:
-        self.sandbox.set_available(sku, quantity)
-
-    def edit_sku(self, sku: str, new_sku: str, *, send: bool = True) -> None:
-        """The merchant changes a variant's SKU in the shop (the sandbox's control endpoint, over HTTP)."""
-        product_id = self.sandbox._variant_by_sku(sku)["product_id"]
-        answer = httpx.post(f"{self.url}/_sandbox/products/{product_id}", json={"sku": new_sku, "send": send})
-        assert answer.status_code == 200, answer.text
-        self.settle()
-
-    def settle(self) -> None:
-        self.sandbox.flush()
-
-
-DRIVERS = {"salla": SallaDriver, "shopify": ShopifyDriver}
+    @staticmethod
+    def demo_sandbox() -> DemoSandbox:
+        """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""
+        sandbox = SallaSandbox()
+        seed_demo(sandbox)
+        sandbox.resume_numbering(int(time.time()) % 100_000_000)  # ids never reused across restarts
+        return DemoSandbox(
+            app=sandbox.app,
+            credentials=lambda url: {
+                "access_token": sandbox.access_token, "refresh_token": sandbox.refresh_token,
+                "webhook_secret": sandbox.webhook_secret, "api_base": url + API_PREFIX,
+                "store_ref": str(sandbox.merchant_id),
+            },
+            set_webhook_target=sandbox.set_webhook_target,
+            hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
+        )
