@@ -15,7 +15,7 @@ import httpx
 
 from core.platform.data import CategoryData, ProductData
 from core.platform.schemas import OrderSchema
-from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, DummyStore, sign
+from core.testing.dummy import DELIVERY_HEADER, SIGNATURE_HEADER, DummyPlugin, DummyStore, sign
 
 VAT = Decimal("1.15")
 CUSTOMER = {"external_id": "c-1", "name": "Noura Al-Qahtani", "email": "noura@example.com"}
@@ -26,6 +26,8 @@ class DummyDriver:
 
     platform: ClassVar[str] = "dummy"
     capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds"})
+    plugin_class: ClassVar[type] = DummyPlugin
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
 
     def __init__(self) -> None:
         self.store = DummyStore.named(f"kit-{uuid.uuid4().hex[:12]}")
@@ -87,6 +89,31 @@ class DummyDriver:
     def redeliver_last(self) -> None:
         assert self.last is not None, "nothing was sent yet"
         self._post(*self.last)
+
+    def signed_delivery(self, kind: str) -> tuple[dict[str, str], bytes]:
+        """Built like :meth:`_send` builds them, not sent; the orders are in the store."""
+        if kind in ("order_created", "order_completed"):
+            order = self.new_order([("MUG-01", 2)], send=False)
+            if kind == "order_completed":
+                self.complete(order, send=False)
+            envelope = {"event": "order", "data": order}
+        elif kind == "refund":
+            order = self.new_order([("MUG-01", 1)], send=False)
+            self.complete(order, send=False)
+            envelope = {"event": "refund", "data": {"external_id": f"r{next(self._serial)}",
+                                                    "order_external_id": order["external_id"], "whole_order": True}}
+        elif kind == "product":
+            product = self._product("COF-250")
+            envelope = {"event": "product", "data": {"external_id": product.external_id, "sku": product.sku,
+                                                     "name": product.name, "price": str(product.price)}}
+        else:
+            raise ValueError(kind)
+        body = json.dumps(envelope).encode()
+        return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body),
+                DELIVERY_HEADER: uuid.uuid4().hex}, body
+
+    def throttle_next(self, count: int) -> None:
+        self.store.failures.extend(["429"] * count)
 
     def forged_headers(self) -> dict[str, str]:
         return {SIGNATURE_HEADER: "0" * 64}

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
+from plugins.salla import SallaPlugin
 from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
 from plugins.salla.webhooks import SIGNATURE_HEADER
 
@@ -16,7 +17,9 @@ class SallaDriver:
     """Salla: status-driven completion, whole-order refunds, app-level webhooks."""
 
     platform: ClassVar[str] = "salla"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"control_page", "sku_edits"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"control_page", "sku_edits", "demo_sandbox"})
+    plugin_class: ClassVar[type] = SallaPlugin
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes an order.
     complete_action: ClassVar[str] = "complete"
 
@@ -104,6 +107,23 @@ class SallaDriver:
 
     def forged_headers(self) -> dict[str, str]:
         return {SIGNATURE_HEADER: "0" * 64}
+
+    def signed_delivery(self, kind: str) -> tuple[dict[str, str], bytes]:
+        store = self.sandbox
+        if kind == "product":
+            product_id = next(p.id for p in store.products.values() if p.sku)
+            body, headers = store.build_delivery("product.updated", store.product_json(product_id))
+        elif kind == "order_created":
+            body, headers = store.build_delivery("order.created", store.create_order([("COF-250", 1)], send=False))
+        elif kind == "order_completed":
+            order = store.create_order([("MUG-01", 2)], status="completed", send=False)
+            body, headers = store.build_delivery("order.updated", order)
+        elif kind == "refund":
+            order = store.create_order([("DATE-1KG", 1)], status="completed", send=False)
+            body, headers = store.build_delivery("order.refunded", store.refund_order(order["id"], send=False))
+        else:
+            raise ValueError(kind)
+        return headers, body
 
     def control_page(self) -> Any:
         """A test client of the sandbox's control page."""

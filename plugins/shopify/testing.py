@@ -1,6 +1,7 @@
 """Shopify's store driver for the test kit, and its demo sandbox (development only: the ``mizan.testing`` entry points)."""
 from __future__ import annotations
 
+import itertools
 import time
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -8,6 +9,7 @@ from typing import Any, ClassVar
 import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
+from plugins.shopify import ShopifyPlugin
 from plugins.shopify.sandbox import ShopifySandbox
 from plugins.shopify.webhooks import SIGNATURE_HEADER
 
@@ -16,11 +18,14 @@ class ShopifyDriver:
     """Shopify: topic-driven completion (paid), per-line refunds, webhooks registered by the ERP."""
 
     platform: ClassVar[str] = "shopify"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds", "control_page", "sku_edits"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds", "control_page", "sku_edits", "demo_sandbox"})
+    plugin_class: ClassVar[type] = ShopifyPlugin
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes (pays) an order.
     complete_action: ClassVar[str] = "pay"
 
     def __init__(self) -> None:
+        self._serial = itertools.count(1)
         self.sandbox = ShopifySandbox()
         self.sandbox.seed_demo()
         #: Where the sandbox is served (set by the fixture that serves it).
@@ -102,6 +107,23 @@ class ShopifyDriver:
 
     def forged_headers(self) -> dict[str, str]:
         return {SIGNATURE_HEADER: "AAAA"}
+
+    def signed_delivery(self, kind: str) -> tuple[dict[str, str], bytes]:
+        shop = self.sandbox
+        if kind == "product":
+            body, headers = shop.build_delivery(
+                "products/create", shop.add_product(f"CONF-{next(self._serial)}", "Conformance tea", "12.50", 3))
+        elif kind == "order_created":
+            body, headers = shop.build_delivery("orders/create", shop.create_order([("COF-250", 1)], send=False))
+        elif kind == "order_completed":
+            order = shop.create_order([("MUG-01", 2)], paid=True, send=False)
+            body, headers = shop.build_delivery("orders/paid", order)
+        elif kind == "refund":
+            order = shop.create_order([("DATE-1KG", 1)], paid=True, send=False)
+            body, headers = shop.build_delivery("refunds/create", shop.refund(order["id"], send=False))
+        else:
+            raise ValueError(kind)
+        return headers, body
 
     def control_page(self) -> Any:
         """A test client of the sandbox's control page."""

@@ -15,6 +15,7 @@ CAPABILITY_METHODS: dict[str, tuple[str, ...]] = {
     "guest_orders": (),
     "control_page": ("control_page", "last_order_id"),
     "sku_edits": ("edit_sku", "set_store_quantity", "throttle_next"),
+    "demo_sandbox": ("demo_sandbox",),
 }
 
 
@@ -76,6 +77,19 @@ class StoreDriver(Protocol):
 
     def settle(self) -> None:
         """Wait until everything the sandbox sent has been handled (the pipeline is idle)."""
+
+    # -- for the conformance suite --------------------------------------------------------
+
+    #: The plugin class under test, and the header carrying its webhook signature.
+    plugin_class: ClassVar[type]
+    signature_header: ClassVar[str]
+
+    def signed_delivery(self, kind: str) -> tuple[dict[str, str], bytes]:
+        """A new signed delivery of ``kind`` (``order_completed``, ``order_created``, ``refund``, ``product``),
+        not sent; its orders exist in the store."""
+
+    def throttle_next(self, count: int) -> None:
+        """The store's next ``count`` API calls answer with a rate limit."""
 
 
 def driver_classes() -> dict[str, type]:
