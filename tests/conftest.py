@@ -11,22 +11,6 @@ import pytest
 from core.extensions import db
 from tests.builders import Builders
 
-#: What the long probes measured (requests tried, 5xx, deliveries stored): shown after the run.
-PROBE_FIGURES: list[str] = []
-
-
-@pytest.fixture(scope="session")
-def probe_figures() -> list[str]:
-    """A probe appends a line of figures here; the terminal summary prints them, so CI's log keeps them."""
-    return PROBE_FIGURES
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if PROBE_FIGURES:
-        terminalreporter.section("probe figures")
-        for line in PROBE_FIGURES:
-            terminalreporter.write_line(line)
-
 
 @pytest.fixture
 def ctx(app):

@@ -106,11 +106,17 @@ class DummyDriver:
             product = self._product("COF-250")
             envelope = {"event": "product", "data": {"external_id": product.external_id, "sku": product.sku,
                                                      "name": product.name, "price": str(product.price)}}
+        elif kind == "unknown":  # an event the core does not act on
+            envelope = {"event": "shipment", "data": {"id": f"s{next(self._serial)}"}}
         else:
             raise ValueError(kind)
         body = json.dumps(envelope).encode()
         return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body),
                 DELIVERY_HEADER: uuid.uuid4().hex}, body
+
+    def resign(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """``headers`` of a new delivery of ``body``, signed."""
+        return {**headers, SIGNATURE_HEADER: sign(self.secret, body), DELIVERY_HEADER: uuid.uuid4().hex}
 
     def throttle_next(self, count: int) -> None:
         self.store.failures.extend(["429"] * count)

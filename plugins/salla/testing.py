@@ -9,7 +9,7 @@ import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.salla import SallaPlugin
-from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
+from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo, sign
 from plugins.salla.webhooks import SIGNATURE_HEADER
 
 
@@ -121,9 +121,15 @@ class SallaDriver:
         elif kind == "refund":
             order = store.create_order([("DATE-1KG", 1)], status="completed", send=False)
             body, headers = store.build_delivery("order.refunded", store.refund_order(order["id"], send=False))
+        elif kind == "unknown":  # an event the core does not act on
+            body, headers = store.build_delivery("unknown.event", store.create_order([("MUG-01", 1)], send=False))
         else:
             raise ValueError(kind)
         return headers, body
+
+    def resign(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """``headers`` of a delivery of ``body`` signed by the store (a new delivery)."""
+        return {**headers, SIGNATURE_HEADER: sign(self.sandbox.webhook_secret, body)}
 
     def control_page(self) -> Any:
         """A test client of the sandbox's control page."""

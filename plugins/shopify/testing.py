@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -11,7 +12,7 @@ import httpx
 from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.shopify import ShopifyPlugin
 from plugins.shopify.sandbox import ShopifySandbox
-from plugins.shopify.webhooks import SIGNATURE_HEADER
+from plugins.shopify.webhooks import SIGNATURE_HEADER, signature
 
 
 class ShopifyDriver:
@@ -121,9 +122,16 @@ class ShopifyDriver:
         elif kind == "refund":
             order = shop.create_order([("DATE-1KG", 1)], paid=True, send=False)
             body, headers = shop.build_delivery("refunds/create", shop.refund(order["id"], send=False))
+        elif kind == "unknown":  # a topic the core does not act on
+            body, headers = shop.build_delivery("carts/update", shop.create_order([("MUG-01", 1)], send=False))
         else:
             raise ValueError(kind)
         return headers, body
+
+    def resign(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """``headers`` of a delivery of ``body`` signed by the shop (a new delivery: a new event id)."""
+        return {**headers, SIGNATURE_HEADER: signature(self.sandbox.client_secret, body),
+                "X-Shopify-Event-Id": str(uuid.uuid4())}
 
     def control_page(self) -> Any:
         """A test client of the sandbox's control page."""

@@ -85,8 +85,11 @@ class StoreDriver(Protocol):
     signature_header: ClassVar[str]
 
     def signed_delivery(self, kind: str) -> tuple[dict[str, str], bytes]:
-        """A new signed delivery of ``kind`` (``order_completed``, ``order_created``, ``refund``, ``product``),
-        not sent; its orders exist in the store."""
+        """A new signed delivery of ``kind`` (``order_completed``, ``order_created``, ``refund``, ``product``,
+        or ``unknown``: an event the core does not act on), not sent; its orders exist in the store."""
+
+    def resign(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """``headers`` signed again for ``body`` (and made a new delivery), for fuzzing authentic deliveries."""
 
     def throttle_next(self, count: int) -> None:
         """The store's next ``count`` API calls answer with a rate limit."""

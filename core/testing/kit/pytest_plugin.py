@@ -74,6 +74,25 @@ def first_driver() -> Any:
     return drivers[0]()
 
 
+# --- figures the long probes measured --------------------------------------------------------------
+
+#: What the long probes measured (requests tried, 5xx, deliveries stored): shown after the run.
+PROBE_FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def probe_figures() -> list[str]:
+    """A probe appends a line of figures here; the terminal summary prints them, so CI's log keeps them."""
+    return PROBE_FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if PROBE_FIGURES:
+        terminalreporter.section("probe figures")
+        for line in PROBE_FIGURES:
+            terminalreporter.write_line(line)
+
+
 # --- the application on a database -------------------------------------------------------------------
 
 
@@ -174,8 +193,10 @@ def wipe_tables() -> None:
 class ConnectedStore:
     """A platform sandbox connected to the ERP served over HTTP."""
 
-    def __init__(self, driver: Any, store_id: int, ids: SimpleNamespace, erp_url: str) -> None:
+    def __init__(self, driver: Any, store_id: int, ids: SimpleNamespace, erp_url: str, key: str = "") -> None:
         self.driver, self.store_id, self.ids, self.erp_url = driver, store_id, ids, erp_url
+        #: The store's connection key (its webhook URL is ``/webhooks/<key>``).
+        self.key = key
 
 
 @pytest.fixture
@@ -193,9 +214,9 @@ def served_app(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def connect(app: Flask, erp_url: str, driver: Any) -> Iterator[ConnectedStore]:
-    """Serve ``driver``'s sandbox, install its plugin and connect and activate a store of it:
-    warehouse MAIN (MUG-01: 10 at 7.50), branch RUH, default client Walk-in."""
+def connect(app: Flask, erp_url: str, driver: Any, ids: SimpleNamespace | None = None) -> Iterator[ConnectedStore]:
+    """Serve ``driver``'s sandbox, install its plugin and connect and activate a store of it on ``ids``
+    (default: :func:`~core.testing.kit.builders.seed_shop`'s warehouse MAIN, branch RUH and client Walk-in)."""
     from core.extensions import db
     from core.integration import connections
     from core.plugins import registry
@@ -205,7 +226,7 @@ def connect(app: Flask, erp_url: str, driver: Any) -> Iterator[ConnectedStore]:
         driver.url = store_server.url
         try:
             with app.app_context():
-                ids = seed_shop()
+                ids = ids or seed_shop()
                 plugins = registry()
                 plugins.install(driver.platform)
                 plugins.enable(driver.platform)
@@ -219,7 +240,7 @@ def connect(app: Flask, erp_url: str, driver: Any) -> Iterator[ConnectedStore]:
                 driver.connect_webhooks(connections.webhook_url(key))
                 store_id = store.id
                 db.session.remove()
-            yield ConnectedStore(driver, store_id, ids, erp_url)
+            yield ConnectedStore(driver, store_id, ids, erp_url, key)
         finally:
             driver.settle()
 
