@@ -1,6 +1,6 @@
 """Secrets in the inbox and the logs (issue 7, item 7): credential headers not kept, keys logged as a prefix.
 
-Tokens carried in a body are stored encrypted: see the platform plugins' tests (Salla's easy mode)."""
+Tokens carried in a body are stored encrypted: see the platform plugins' own tests."""
 from __future__ import annotations
 
 import logging
