@@ -1,4 +1,4 @@
-"""The demo's sandbox stores: each enabled-able platform plugin's sandbox, served and connected."""
+"""The demo's sandbox stores: each platform's demo sandbox (its ``mizan.testing`` driver's), served and connected."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from core.integration import connections
 from core.models import Branch, Client, StoreConnection, Warehouse
 from core.platform.base import PlatformPlugin
 from core.plugins import registry
+from core.testing.kit.driver import driver_classes
 from core.testing.sandbox import SandboxServer
 
 
@@ -24,7 +25,10 @@ class DemoStore:
 
 
 def connect_demo_stores(first_port: int) -> tuple[list[DemoStore], list[SandboxServer]]:
-    """Serve every platform plugin's sandbox from ``first_port`` on and connect a store to each.
+    """Serve every platform plugin's demo sandbox from ``first_port`` on and connect a store to each.
+
+    Sandboxes are development code: the driver a platform registers under the ``mizan.testing``
+    entry-point group offers it (``demo_sandbox()``); production plugin modules never import one.
 
     Runs at each start: sandboxes keep their state in memory, so each start rotates the
     store's connection key and points the sandbox's webhooks at the new URL.
@@ -32,10 +36,12 @@ def connect_demo_stores(first_port: int) -> tuple[list[DemoStore], list[SandboxS
     plugins = registry()
     stores, servers = [], []
     port = first_port
+    drivers = driver_classes()
     for name, plugin in plugins.discovered_platforms():
-        sandbox = plugin.demo_sandbox()
-        if sandbox is None:
+        offer = getattr(drivers.get(name), "demo_sandbox", None)
+        if offer is None:
             continue
+        sandbox = offer()
         plugins.install(name)
         plugins.enable(name)
         server = SandboxServer(sandbox.app, port=port).start()

@@ -1,125 +1,15 @@
-"""Shared fixtures: one app and schema per test session, a clean database per test.
+"""Shared fixtures of the core's tests; ``app`` (a clean database, opt-in) comes from the kit's pytest plugin.
 
-The database is SQLite (a temporary file) unless ``DATABASE_URL`` names another,
-e.g. the PostgreSQL scratch database CI creates. The schema is built by running
-the Alembic migrations, so every test run also proves the migrations.
+The kit (core/testing/kit/pytest_plugin.py) builds one app and schema per session on SQLite (a
+temporary file) unless ``DATABASE_URL`` names another, by running the Alembic migrations, so
+every test run also proves them; a test asking for ``app`` gets every table emptied first.
 """
 from __future__ import annotations
 
-import os
-import secrets
-from decimal import Decimal
-
-import psycopg
 import pytest
-from flask_migrate import upgrade
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from core import create_app
-from core.config import normalise_database_url
 from core.extensions import db
-from core.services.chart import seed_default_chart
-from core.services.company import company_settings
-from core.services.transaction import atomic
 from tests.builders import Builders
-
-
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory):
-    """SQLite in a temporary file, or a scratch database on the server ``DATABASE_URL`` names.
-
-    On PostgreSQL each test session creates its own database (named after the
-    one in ``DATABASE_URL`` plus the process id) and drops it afterwards, so two
-    runs on one server never share tables.
-    """
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "mizan-test.sqlite")
-        return
-    base = make_url(normalise_database_url(url))
-    scratch = f"{base.database}_t{os.getpid()}"
-    admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{scratch}"')
-    yield base.set(database=scratch).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory, database_url: str):
-    """The application, on a schema freshly built by the migrations."""
-    instance = tmp_path_factory.mktemp("instance")
-    app = create_app(
-        {
-            "TESTING": True,
-            # A real key: worker processes started by tests run without TESTING and refuse weak ones.
-            "SECRET_KEY": secrets.token_hex(32),
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(instance),
-            "REDIS_URL": None,  # jobs in-process; the job tests build their own app on Redis
-            "EXTRA_PLUGINS": ("core.testing.dummy:DummyPlugin", "core.testing.dummy_basic:DummyBasicPlugin"),
-            # Per-address failure limits off: tests sign in from one address all session long;
-            # tests/web/test_security_rate_limits.py turns them on.
-            "LOGIN_ATTEMPT_LIMIT": "",
-            "API_TOKEN_FAILURE_LIMIT": "",
-        }
-    )
-    with app.app_context():
-        upgrade(revision="heads")
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def clean_database(app):
-    """Empty every table, then seed the default chart and company settings."""
-    with app.app_context():
-        wipe_tables()
-        with atomic():
-            seed_default_chart()
-            company_settings().vat_rate = Decimal("0.15")
-        db.session.remove()
-    yield
-
-
-def wipe_tables() -> None:
-    """Delete every row, children first (DELETE is much faster than TRUNCATE on small tables)."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
-        for name in tables:
-            connection.execute(text(f"DELETE FROM {name}"))
-        if connection.dialect.name == "sqlite" and _has_sqlite_sequence(connection):
-            connection.execute(text("DELETE FROM sqlite_sequence"))
-
-
-def _has_sqlite_sequence(connection) -> bool:
-    return bool(
-        connection.execute(
-            text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
-        ).first()
-    )
-
-
-#: What the long probes measured (requests tried, 5xx, deliveries stored): shown after the run.
-PROBE_FIGURES: list[str] = []
-
-
-@pytest.fixture(scope="session")
-def probe_figures() -> list[str]:
-    """A probe appends a line of figures here; the terminal summary prints them, so CI's log keeps them."""
-    return PROBE_FIGURES
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if PROBE_FIGURES:
-        terminalreporter.section("probe figures")
-        for line in PROBE_FIGURES:
-            terminalreporter.write_line(line)
 
 
 @pytest.fixture

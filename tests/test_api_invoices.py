@@ -94,8 +94,8 @@ def test_invalid_invoice_gets_422_naming_the_field(api, shop, count_rows):
 
 
 def test_same_external_key_twice_gets_409_with_the_existing_id(api, shop, count_rows):
-    first = api.post("/invoices", sale(shop, external_key="salla:order:77")).get_json()
-    again = api.post("/invoices", sale(shop, external_key="salla:order:77"))
+    first = api.post("/invoices", sale(shop, external_key="store:order:77")).get_json()
+    again = api.post("/invoices", sale(shop, external_key="store:order:77"))
     assert again.status_code == 409
     error = again.get_json()["error"]
     assert error["code"] == "duplicate" and error["existing_id"] == first["id"]

@@ -16,6 +16,7 @@ import pytest
 from core import hookspecs
 from core.platform.base import PlatformPlugin
 from core.plugins import ENTRY_POINT_GROUP
+from core.testing.kit.driver import DRIVER_GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -24,11 +25,6 @@ REFERENCE_PLUGINS = ("core.testing.dummy:DummyPlugin", "core.testing.example_mig
 #: Hooks with a spec the core does not call yet and no plugin implements. Strict: once the core
 #: calls one, its test passes, the xfail turns into a failure and the entry must go.
 NOT_WIRED_YET: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def clean_database() -> None:
-    """Replaces the suite-wide database fixture: these tests read files and import modules only."""
 
 
 def hook_names() -> list[str]:
@@ -190,11 +186,16 @@ def test_every_hook_is_implemented_or_called_by_the_core(name: str) -> None:
 
 def test_setup_cfg_registers_the_in_tree_plugins_under_the_code_group() -> None:
     groups = setup_cfg_entry_points()
-    assert set(groups) == {ENTRY_POINT_GROUP}
+    # Besides the code group: the test kit as a pytest plugin, and the development-only driver group.
+    assert set(groups) == {ENTRY_POINT_GROUP, "pytest11", DRIVER_GROUP}
+    assert groups["pytest11"] == {"mizan": "core.testing.kit.pytest_plugin"}
     for name, reference in groups[ENTRY_POINT_GROUP].items():
         plugin = load(reference)
         assert isinstance(plugin, type) and issubclass(plugin, PlatformPlugin), reference
         assert plugin.name == name, f"entry point {name} loads a plugin named {plugin.name!r}"
+    for name, reference in groups[DRIVER_GROUP].items():
+        assert load(reference).platform == name, f"driver {name} drives another platform"
+    assert set(groups[ENTRY_POINT_GROUP]) <= set(groups[DRIVER_GROUP]), "every in-tree platform has a driver"
 
 
 def test_the_guide_names_the_code_group_and_no_other() -> None:

@@ -49,8 +49,8 @@ from core.services.journal import ManualEntryDraft, Posting, post_manual_entry, 
 from core.services.reports import account_balance, trial_balance
 from core.services.returns import ReturnDraft, ReturnLineDraft, full_return_lines, post_return
 from core.services.transaction import atomic
+from core.testing.kit.pytest_plugin import wipe_tables
 from tests.builders import Builders
-from tests.conftest import wipe_tables
 
 D = Decimal
 ZERO = D("0.00")

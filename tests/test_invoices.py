@@ -176,11 +176,11 @@ def test_selling_from_a_warehouse_without_stock_writes_no_stock_level(build):
 
 def test_duplicate_external_key_answers_with_the_existing_invoice_and_books_nothing(build):
     warehouse, branch, client, product = build.sale_setup()
-    first = build.invoice(client, branch, warehouse, [(product, "2", "10")], external_key="salla:1001")
+    first = build.invoice(client, branch, warehouse, [(product, "2", "10")], external_key="store:1001")
     first_id = first.id
     before = snapshot()
     with pytest.raises(DuplicateDocument) as error:
-        build.invoice(client, branch, warehouse, [(product, "2", "10")], external_key="salla:1001", status="paid")
+        build.invoice(client, branch, warehouse, [(product, "2", "10")], external_key="store:1001", status="paid")
     assert error.value.existing_id == first_id
     assert error.value.status == 409
     assert snapshot() == before

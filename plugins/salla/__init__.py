@@ -1,7 +1,6 @@
 """Salla (سلة) platform plugin for Mizan: the plugin class the ``mizan.plugins`` entry point names."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
@@ -13,7 +12,6 @@ from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
 from core.platform.webhooks import Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
-from core.testing.sandbox import DemoSandbox
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
 from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
@@ -76,24 +74,6 @@ class SallaPlugin(PlatformPlugin):
             return
         with store_api(store) as api:
             api.annotate_order(order.external_id, invoice.number)
-
-    def demo_sandbox(self) -> DemoSandbox:
-        """The Salla sandbox with the demo catalog; orders are sent from its control endpoints."""
-        from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo
-
-        sandbox = SallaSandbox()
-        seed_demo(sandbox)
-        sandbox.resume_numbering(int(time.time()) % 100_000_000)  # ids never reused across restarts
-        return DemoSandbox(
-            app=sandbox.app,
-            credentials=lambda url: {
-                "access_token": sandbox.access_token, "refresh_token": sandbox.refresh_token,
-                "webhook_secret": sandbox.webhook_secret, "api_base": url + API_PREFIX,
-                "store_ref": str(sandbox.merchant_id),
-            },
-            set_webhook_target=sandbox.set_webhook_target,
-            hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
-        )
 
     # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
 

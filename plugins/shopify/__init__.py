@@ -1,7 +1,6 @@
 """Shopify platform plugin: webhooks in, Admin API out, mapped onto the core's store data."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,7 +14,6 @@ from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
 from core.platform.webhooks import Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
-from core.testing.sandbox import DemoSandbox
 from plugins.shopify import webhooks
 from plugins.shopify.client import ShopifyClient
 from plugins.shopify.schemas import ShopifyCredentialsSchema
@@ -80,23 +78,6 @@ class ShopifyPlugin(PlatformPlugin):
             return
         with store_api(store) as api:
             api.annotate_order(order.external_id, invoice.number)
-
-    def demo_sandbox(self) -> DemoSandbox:
-        """The Shopify sandbox with the demo catalog; the ERP subscribes its webhooks on activation."""
-        from plugins.shopify.sandbox import ShopifySandbox
-
-        sandbox = ShopifySandbox()
-        sandbox.seed_demo()
-        sandbox.resume_numbering(int(time.time()) % 100_000_000)  # ids never reused across restarts
-        return DemoSandbox(
-            app=sandbox.app,
-            credentials=lambda url: {
-                "shop_domain": sandbox.shop, "access_token": sandbox.access_token,
-                "client_secret": sandbox.client_secret, "api_base": url,
-            },
-            set_webhook_target=sandbox.set_webhook_target,
-            hint="open {url}/_sandbox/ to place orders and complete, pay or refund them",
-        )
 
     # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
 

@@ -2,7 +2,7 @@
 
 The session ``app`` is served over HTTP by :class:`core.testing.sandbox.SandboxServer`; a Salla sandbox store
 is served the same way and sends its webhooks to it. The database is emptied before every test (the shared
-``clean_database`` fixture), so each test makes its own users, master data and store.
+``app`` fixture of the kit), so each test makes its own users, master data and store.
 
 Selenium Manager never runs: the driver and browser are given by path (``make browser`` installs them).
 Screenshots go to ``test-artifacts/screenshots/<lang>-<page>.png``; a failing test leaves
@@ -68,10 +68,11 @@ def chrome() -> Iterator[webdriver.Chrome]:
 
 
 @pytest.fixture(scope="session")
-def served(app) -> Iterator[str]:
+def served(session_app) -> Iterator[str]:
     """The session app over HTTP on 127.0.0.1; ``PUBLIC_URL`` points at it (restored afterwards)."""
     from core.testing.sandbox import SandboxServer
 
+    app = session_app
     previous = app.config["PUBLIC_URL"]
     with SandboxServer(app) as server:
         app.config["PUBLIC_URL"] = server.url
@@ -89,7 +90,7 @@ def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def browser(request, chrome, served, app) -> Iterator[Browser]:
+def browser(request, chrome, app, served) -> Iterator[Browser]:
     """The shared Chromium on a fresh session (no cookies); a screenshot is kept when the test fails."""
     chrome.get(served + "/login")
     chrome.delete_all_cookies()
@@ -159,7 +160,7 @@ def salla_plugin(app) -> None:
 @pytest.fixture
 def salla_sandbox() -> Iterator[SimpleNamespace]:
     """A Salla sandbox store with the demo catalog, served over HTTP (no webhook target yet)."""
-    from tests.integration.drivers import SallaDriver
+    from plugins.salla.testing import SallaDriver
 
     driver = SallaDriver()
     with driver.sandbox.serve() as server:

@@ -4,9 +4,10 @@ import pytest
 from core.extensions import db
 from core.models import StoreConnection
 from core.plugins import registry
+from core.testing.kit.driver import driver_classes
 
 
-@pytest.mark.parametrize("platform", ["dummy", "salla", "shopify"])
+@pytest.mark.parametrize("platform", list(driver_classes()))
 def test_activating_a_store_without_credentials_answers_409_naming_them(app, api, platform):
     with app.app_context():
         registry().install(platform)

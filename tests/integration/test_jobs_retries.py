@@ -131,13 +131,13 @@ def test_a_delivery_whose_job_fails_once_is_retried_after_its_delay_by_flask_job
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform_store", ["salla"], indirect=True)
-def test_a_stock_push_answered_429_is_pushed_later_by_flask_jobs_worker(app, retrying_app, platform_store, tmp_path):
+def test_a_stock_push_answered_429_is_pushed_later_by_flask_jobs_worker(app, retrying_app, first_connected_store,
+                                                                       tmp_path):
     """Issue 7 item 2 (I2): the store answers 429 with a long Retry-After; the push job is retried later."""
     from core.models import Product, Warehouse
     from tests.builders import Builders
 
-    driver, ids = platform_store.driver, platform_store.ids
+    driver, ids = first_connected_store.driver, first_connected_store.ids
     driver.sandbox.bucket.retry_after = 30  # longer than a job waits in line: the job fails and is retried
     driver.sandbox.bucket.throttle_next(1)
     with retrying_app.app_context():

@@ -24,24 +24,25 @@ def cursor_of(store_id: int) -> datetime | None:
     return db.session.get(StoreConnection, store_id).reconciled_through
 
 
-def test_an_order_whose_webhooks_were_dropped_is_booked_by_reconciliation_once(app, platform_store):
+@pytest.mark.capability("reconcile")
+def test_an_order_whose_webhooks_were_dropped_is_booked_by_reconciliation_once(app, connected_store):
     """O12, O3: booked by the first run; the second run and the webhook arriving later say already booked."""
-    driver = platform_store.driver
+    driver = connected_store.driver
     order = driver.new_order([("MUG-01", 2)], send=False)
     driver.complete(order, send=False)
     with app.app_context():
         assert count(SalesInvoice) == 0
         before = utcnow()
-        first = reconcile_store(platform_store.store_id)
+        first = reconcile_store(connected_store.store_id)
         assert (first.booked, first.already_booked) == (1, 0)
         assert count(SalesInvoice) == 1
-        assert on_hand(platform_store.ids.mug, platform_store.ids.warehouse) == Decimal("8")
-        through = cursor_of(platform_store.store_id)
+        assert on_hand(connected_store.ids.mug, connected_store.ids.warehouse) == Decimal("8")
+        through = cursor_of(connected_store.store_id)
         assert through is not None and through >= before - timedelta(seconds=1)
-        second = reconcile_store(platform_store.store_id)
+        second = reconcile_store(connected_store.store_id)
         assert (second.booked, second.already_booked) == (0, 1)
         assert second.since == through - SAFETY_OVERLAP
-        assert cursor_of(platform_store.store_id) >= through
+        assert cursor_of(connected_store.store_id) >= through
         db.session.remove()
     driver.send_update(order)
     driver.settle()
@@ -55,25 +56,27 @@ def test_an_order_whose_webhooks_were_dropped_is_booked_by_reconciliation_once(a
         assert "booked 1" in logged[0] and "already booked 1" in logged[1]
 
 
-def test_a_refund_whose_webhook_was_dropped_is_booked_by_reconciliation_once(app, platform_store):
+@pytest.mark.capability("reconcile")
+def test_a_refund_whose_webhook_was_dropped_is_booked_by_reconciliation_once(app, connected_store):
     """O12, R1, R2: the refund the store lists for a booked order is booked, once."""
-    driver = platform_store.driver
+    driver = connected_store.driver
     order = driver.new_order([("MUG-01", 2)])
     driver.complete(order)
     driver.refund_all(order, send=False)
     with app.app_context():
         assert count(SalesInvoice) == 1 and count(ReturnInvoice) == 0
-        first = reconcile_store(platform_store.store_id)
-        second = reconcile_store(platform_store.store_id)
+        first = reconcile_store(connected_store.store_id)
+        second = reconcile_store(connected_store.store_id)
         assert (first.refunds, second.refunds) == ({"booked": 1}, {"already_booked": 1})
         returned = db.session.execute(select(ReturnInvoice)).scalar_one()
         assert returned.total == db.session.execute(select(SalesInvoice)).scalar_one().total
-        assert on_hand(platform_store.ids.mug, platform_store.ids.warehouse) == Decimal("10")
+        assert on_hand(connected_store.ids.mug, connected_store.ids.warehouse) == Decimal("10")
 
 
-def test_the_invoice_number_is_written_back_on_the_store_order(app, platform_store):
+@pytest.mark.capability("order_annotation")
+def test_the_invoice_number_is_written_back_on_the_store_order(app, connected_store):
     """The platform plugin's on_order_completed writes the ERP invoice number onto the store order."""
-    driver = platform_store.driver
+    driver = connected_store.driver
     order = driver.new_order([("MUG-01", 1)])
     driver.complete(order)
     with app.app_context():

@@ -1,4 +1,6 @@
-"""Secrets in the inbox and the logs (issue 7, item 7): tokens stored encrypted, keys logged as a prefix."""
+"""Secrets in the inbox and the logs (issue 7, item 7): credential headers not kept, keys logged as a prefix.
+
+Tokens carried in a body are stored encrypted: see the platform plugins' own tests."""
 from __future__ import annotations
 
 import logging
@@ -6,47 +8,15 @@ import sys
 import threading
 
 import httpx
-import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from core.extensions import db
-from core.integration import connections
-from core.integration.inbox import stored_body
-from core.models import StoreConnection, WebhookDelivery
+from core.models import WebhookDelivery
 from core.testing.sandbox import SandboxServer
 from tests.integration.conftest import order_payload
-from tests.integration.drivers import SallaDriver
 
 BEARER = "Bearer proxy-credential-123456"
-
-
-@pytest.fixture
-def easy_mode_salla(app):
-    """A Salla store waiting for ``app.store.authorize`` (its sandbox served), and its key."""
-    driver = SallaDriver()
-    with driver.sandbox.serve() as shop:
-        store_id, key = driver.store_awaiting_authorize(app, shop.url)
-        yield driver, store_id, key
-
-
-def test_an_authorize_delivery_is_stored_without_its_tokens_in_clear_and_still_saves_them(app, client,
-                                                                                        easy_mode_salla):
-    driver, store_id, key = easy_mode_salla
-    body, headers = driver.sandbox.build_delivery("app.store.authorize", driver.sandbox.authorize(send=False))
-    response = client.post(f"/webhooks/{key}", data=body, headers={**headers, "Authorization": BEARER})
-    assert response.status_code == 200
-    with app.app_context():
-        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
-        for secret in (driver.sandbox.access_token, driver.sandbox.refresh_token):
-            assert secret.encode() not in delivery.body
-            assert secret not in str(delivery.headers)
-        assert "authorization" not in delivery.headers and "proxy-credential" not in str(delivery.headers)
-        assert delivery.body_encrypted and stored_body(delivery) == body
-        assert delivery.status == "processed"
-        store = db.session.get(StoreConnection, store_id)
-        assert store.status == "active"
-        assert connections.credentials(store)["access_token"] == driver.sandbox.access_token
 
 
 def test_an_order_delivery_is_stored_as_received_without_credential_headers(app, dummy_shop):

@@ -19,11 +19,18 @@ from core.extensions import db
 from core.models import SalesInvoice
 from core.testing.slow_clients import free_port
 from plugins.salla.sandbox import CONTROL_PREFIX
-from tests.integration.test_jobs_redis import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: One real secret for the setup app and the demo process (they share encrypted store credentials).
 SECRET_KEY = secrets.token_hex(32)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
 
 
 def invoice_references(url: str, tmp_path: Path) -> list[str | None]:

@@ -1,6 +1,8 @@
-"""The platform-plugin conformance suite: subclass :class:`PlatformConformance` in your plugin's tests.
+"""The platform-plugin conformance suite; the kit runs it against every installed driver (``test_conformance.py``).
 
-A platform plugin's test module provides a few fixtures and inherits every test::
+The kit's ``TestConformance`` takes the fixtures from the driver (``plugin_class``,
+``signature_header``, ``signed_delivery(kind)``, ``store_quantity``, ``throttle_next``). A plugin
+may also subclass :class:`PlatformConformance` itself, providing a few fixtures::
 
     class TestMyPlatformConformance(PlatformConformance):
         signature_header = "X-My-Signature"
@@ -147,6 +149,11 @@ class PlatformConformance:
         """Optional: ``throttle(n)`` makes the sandbox answer the next ``n`` API calls with a rate limit."""
         return None
 
+    @pytest.fixture
+    def demo_sandbox(self) -> Callable[[], Any]:
+        """Optional: makes the demo's sandbox (a :class:`core.testing.sandbox.DemoSandbox`)."""
+        return _missing("demo_sandbox", "a callable making the demo's DemoSandbox")
+
     # -- fixtures the suite provides ----------------------------------------------------
 
     @pytest.fixture(autouse=True)
@@ -252,11 +259,10 @@ class PlatformConformance:
             if callable(close):
                 close()
 
-    def test_demo_sandbox_when_offered(self, plugin: PlatformPlugin) -> None:
-        """``demo_sandbox()`` is optional; when offered, its credentials load and its app is WSGI."""
-        demo = getattr(plugin, "demo_sandbox", lambda: None)()
-        if demo is None:
-            return
+    @pytest.mark.capability("demo_sandbox")
+    def test_demo_sandbox_loads(self, plugin: PlatformPlugin, demo_sandbox: Callable[[], Any]) -> None:
+        """The driver's ``demo_sandbox()`` (``make run``'s store): its credentials load and its app is WSGI."""
+        demo = demo_sandbox()
         assert callable(demo.app) and callable(demo.set_webhook_target)
         json.dumps(plugin.credentials_schema().load(demo.credentials("http://127.0.0.1:5999")))
 
@@ -407,7 +413,7 @@ class PlatformConformance:
     def test_rate_limit_raises_rate_limited(self, sandbox_client: Any,
                                             throttle_next: Callable[[int], None] | None) -> None:
         if throttle_next is None:
-            pytest.skip("no throttle_next fixture: the sandbox cannot force a rate limit")
+            pytest.fail("no throttle_next fixture: the sandbox must be able to force a rate limit")
         throttle_next(1)
         with pytest.raises(RateLimited) as raised:
             sandbox_client.check_credentials()

@@ -1,11 +1,13 @@
 """P1 when the merchant edits a SKU in the store: the store product is matched by its link first, then
 by SKU; the ERP product's code follows the new SKU, or the product is held with a reason when another
-ERP product has that SKU. Through each real plugin and its sandbox store, over HTTP."""
+ERP product has that SKU. Through each plugin whose driver edits SKUs and its sandbox store, over HTTP."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from core.extensions import db
@@ -19,8 +21,8 @@ from core.models import (
     SyncLogEntry,
     WebhookDelivery,
 )
-from tests.builders import Builders
-from tests.integration.reads import count, on_hand
+from core.services.master_data import create_record
+from core.testing.kit.builders import count, on_hand
 
 
 def sync_all(app, store_id: int) -> dict[str, Any]:
@@ -49,11 +51,12 @@ def booked_product_ids() -> list[int]:
     return list(db.session.execute(select(InvoiceLine.product_id).order_by(InvoiceLine.id)).scalars())
 
 
-def test_an_sku_edited_in_the_store_renames_the_linked_erp_product(app, platform_store):
+@pytest.mark.capability("sku_edits")
+def test_an_sku_edited_in_the_store_renames_the_linked_erp_product(app, connected_store):
     """The product keeps its id, stock and link; its code becomes the new SKU; orders and stock pushes
     for the new SKU use it; a second sync all changes nothing."""
-    driver, ids = platform_store.driver, platform_store.ids
-    first = sync_all(app, platform_store.store_id)
+    driver, ids = connected_store.driver, connected_store.ids
+    first = sync_all(app, connected_store.store_id)
     assert (first["status"], first["created"], first["failed"]) == ("done", 2, 0)
     with app.app_context():
         before = codes()
@@ -72,7 +75,7 @@ def test_an_sku_edited_in_the_store_renames_the_linked_erp_product(app, platform
         assert count(SalesInvoice) == 1 and booked_product_ids() == [ids.mug]
         assert on_hand(ids.mug, ids.warehouse) == Decimal("8")
     assert driver.store_quantity("MUG-02") == 8
-    again = sync_all(app, platform_store.store_id)
+    again = sync_all(app, connected_store.store_id)
     assert (again["status"], again["created"], again["failed"]) == ("done", 0, 0)
     assert [item["outcome"] for item in again["report"]] == ["skipped"]  # only the product without SKU (P3)
     with app.app_context():
@@ -80,16 +83,17 @@ def test_an_sku_edited_in_the_store_renames_the_linked_erp_product(app, platform
         assert problems() == []
 
 
-def test_an_sku_changed_to_one_another_erp_product_has_is_held_and_the_rest_syncs(app, platform_store):
+@pytest.mark.capability("sku_edits")
+def test_an_sku_changed_to_one_another_erp_product_has_is_held_and_the_rest_syncs(app, connected_store):
     """No uniqueness error and no duplicate: the product is held as needs attention (sku_taken, with
     the old and new SKU and the other product); the other products sync; its orders book against
     the linked product and its stock goes to the same store product."""
-    driver, ids = platform_store.driver, platform_store.ids
+    driver, ids = connected_store.driver, connected_store.ids
     with app.app_context():
-        other = Builders().product("TEA-5", "30")
+        other = create_record(Product, {"code": "TEA-5", "name": "Product TEA-5", "sale_price": Decimal("30")})
         other_id = other.id
         db.session.remove()
-    sync_all(app, platform_store.store_id)
+    sync_all(app, connected_store.store_id)
     with app.app_context():
         dates = db.session.execute(select(Product).where(Product.code == "DATE-1KG")).scalar_one()
         dates_id, dates_name = dates.id, dates.name
@@ -108,7 +112,7 @@ def test_an_sku_changed_to_one_another_erp_product_has_is_held_and_the_rest_sync
         assert problems() == []
 
     driver.edit_sku("MUG-01", "MUG-02", send=False)  # a lost webhook: sync all brings it
-    run = sync_all(app, platform_store.store_id)
+    run = sync_all(app, connected_store.store_id)
     assert (run["status"], run["created"], run["failed"]) == ("done", 0, 0)
     [hold] = [item for item in run["report"] if item["outcome"] == "needs_attention"]
     assert hold["code"] == "sku_taken" and hold["sku"] == "TEA-5"
@@ -130,10 +134,11 @@ def test_an_sku_changed_to_one_another_erp_product_has_is_held_and_the_rest_sync
     assert driver.store_quantity("TEA-5") == int(left)
 
 
-def test_an_order_with_the_new_sku_books_against_the_linked_product_when_its_update_was_lost(app, platform_store):
+@pytest.mark.capability("sku_edits")
+def test_an_order_with_the_new_sku_books_against_the_linked_product_when_its_update_was_lost(app, connected_store):
     """The order comes first: the store's product data says it is the linked product, renamed."""
-    driver, ids = platform_store.driver, platform_store.ids
-    sync_all(app, platform_store.store_id)
+    driver, ids = connected_store.driver, connected_store.ids
+    sync_all(app, connected_store.store_id)
     driver.edit_sku("MUG-01", "MUG-02", send=False)
     order = driver.new_order([("MUG-02", 1)])
     driver.complete(order)
@@ -144,10 +149,11 @@ def test_an_order_with_the_new_sku_books_against_the_linked_product_when_its_upd
         assert problems() == []
 
 
-def test_a_product_first_met_in_an_order_follows_its_sku_edit(app, platform_store):
+@pytest.mark.capability("sku_edits")
+def test_a_product_first_met_in_an_order_follows_its_sku_edit(app, connected_store):
     """An ERP product matched by SKU in an order is linked to the store product, so a later SKU edit
     renames it instead of creating a second product."""
-    driver, ids = platform_store.driver, platform_store.ids
+    driver, ids = connected_store.driver, connected_store.ids
     order = driver.new_order([("MUG-01", 1)])
     driver.complete(order)
     driver.settle()
@@ -161,16 +167,17 @@ def test_a_product_first_met_in_an_order_follows_its_sku_edit(app, platform_stor
         assert problems() == []
 
 
+@pytest.mark.capability("sku_edits")
 def test_an_order_with_the_new_sku_books_against_the_linked_product_when_the_store_cannot_confirm(
-    app, platform_store
+    app, connected_store
 ):
     """The update was lost and the store's API refuses (429) when asked: the line's store product is
     still linked, so the order books against it; no second ERP product is made with the new SKU."""
-    driver, ids = platform_store.driver, platform_store.ids
-    sync_all(app, platform_store.store_id)
+    driver, ids = connected_store.driver, connected_store.ids
+    sync_all(app, connected_store.store_id)
     driver.edit_sku("MUG-01", "MUG-02", send=False)
     order = driver.new_order([("MUG-02", 1)])
-    driver.sandbox.bucket.throttle_next(1)  # the booking's one call to the store's API answers 429
+    driver.throttle_next(1)  # the booking's one call to the store's API answers 429
     driver.complete(order)
     driver.settle()
     with app.app_context():
