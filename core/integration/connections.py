@@ -11,7 +11,6 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.integration.settings import StoreSettingsSchema
@@ -194,23 +193,14 @@ def _saver(store_id: int) -> Callable[[dict[str, Any]], None]:
 
 
 def save_refreshed_credentials(store_id: int, changes: dict[str, Any]) -> None:
-    """Keep credentials a platform refreshed (a rotated refresh token, a new access token), encrypted,
-    in their own short transaction: a token rotated by the store is never lost with a later rollback."""
-    with _own_session() as session:
-        store = session.get(StoreConnection, store_id)
-        if store is None:
-            return
-        store.credentials_encrypted = encrypt_json({**decrypt_json(store.credentials_encrypted), **changes})
-        session.commit()
+    """Keep credentials a platform refreshed (a rotated refresh token, a new access token), encrypted.
 
-
-@contextmanager
-def _own_session() -> Iterator[Session]:
-    session = Session(db.engine)
-    try:
-        yield session
-    finally:
-        session.close()
+    Saved in a transaction of their own when the client is called outside one (as jobs call it),
+    so the next client built for the store uses them.
+    """
+    with atomic():
+        store = get_store(store_id)
+        store.credentials_encrypted = encrypt_json({**credentials(store), **changes})
 
 
 def activate(store_id: int, key: str | None = None) -> StoreConnection:

@@ -92,8 +92,15 @@ class DummyClient:
 
     page_size = 2
 
-    def __init__(self, store: DummyStore) -> None:
+    def __init__(self, store: DummyStore, credentials: Credentials | None = None) -> None:
         self.store = store
+        self.credentials = credentials
+
+    def refresh_token(self, new_token: str) -> None:
+        """What a client of a platform with rotating tokens does: keep the new one (``Credentials.save``)."""
+        self._call()
+        if self.credentials is not None:
+            self.credentials.save(access_token=new_token)
 
     def _call(self) -> None:
         if self.store.failures:
@@ -199,7 +206,7 @@ class DummyPlugin(PlatformPlugin):
         return parse_event(request.body)
 
     def client(self, store: StoreConnection, credentials: Credentials) -> DummyClient:
-        return DummyClient(DummyStore.named(credentials["store_ref"]))
+        return DummyClient(DummyStore.named(credentials["store_ref"]), credentials)
 
     # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
 

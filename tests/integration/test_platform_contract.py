@@ -203,3 +203,17 @@ def test_a_query_token_is_not_stored_with_the_delivery(app, basic_shop):
     with app.app_context():
         delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
         assert delivery.query == "source=test"
+
+
+def test_a_client_keeps_the_credentials_its_platform_refreshed(app, basic_shop):
+    """C6: a token the platform rotated is saved at once, encrypted, and the next client gets it."""
+    with app.app_context():
+        store = db.session.get(StoreConnection, basic_shop.store_id)
+        connections.store_api(store).refresh_token("rotated-token-1")
+        db.session.remove()
+        fresh = db.session.get(StoreConnection, basic_shop.store_id)
+        db.session.refresh(fresh)
+        assert connections.credentials(fresh)["access_token"] == "rotated-token-1"
+        assert "rotated-token-1" not in fresh.credentials_encrypted
+        assert connections.store_api(fresh).credentials["access_token"] == "rotated-token-1"
+        assert connections.credentials(fresh)["webhook_password"]  # the other credentials are kept
