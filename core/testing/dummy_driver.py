@@ -25,7 +25,7 @@ class DummyDriver:
     """The dummy store: orders, refunds and products as signed JSON webhooks in the core's own field names."""
 
     platform: ClassVar[str] = "dummy"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds", "capture"})
     plugin_class: ClassVar[type] = DummyPlugin
     signature_header: ClassVar[str] = SIGNATURE_HEADER
 
@@ -42,6 +42,8 @@ class DummyDriver:
         self._serial = itertools.count(5001)
         self.target = ""
         self.last: tuple[bytes, dict[str, str]] | None = None
+        #: While a list (see :meth:`captured`), webhooks are kept here as ``(url, headers, body)``, not sent.
+        self.capture: list[tuple[str, dict[str, str], bytes]] | None = None
         #: Where the sandbox is served: nowhere, the store lives in this process's memory.
         self.url = ""
 
@@ -83,8 +85,21 @@ class DummyDriver:
         self._post(body, headers)
 
     def _post(self, body: bytes, headers: dict[str, str]) -> None:
+        if self.capture is not None:
+            self.capture.append((self.target, dict(headers), body))
+            return
         answer = httpx.post(self.target, content=body, headers=headers, timeout=60)
         assert answer.status_code == 200, answer.text
+
+    @contextmanager
+    def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
+        """Inside, the webhooks the store would post are kept as ``(url, headers, body)``, not sent."""
+        deliveries: list[tuple[str, dict[str, str], bytes]] = []
+        self.capture = deliveries
+        try:
+            yield deliveries
+        finally:
+            self.capture = None
 
     def redeliver_last(self) -> None:
         assert self.last is not None, "nothing was sent yet"

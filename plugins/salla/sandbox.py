@@ -233,6 +233,8 @@ class SallaSandbox:
         self.bucket = LeakyBucket(rate_limit, leak_per_second)
         self.log = RequestLog()
         self.deliveries: list[Delivery] = []
+        #: While a list (see :meth:`capturing`), webhooks are appended to it as ``(url, headers, body)``, not sent.
+        self.captured: list[tuple[str, dict[str, str], bytes]] | None = None
         self.unmatched_quantity_updates: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._ids = {kind: itertools.count(start) for kind, start in (
@@ -464,6 +466,10 @@ class SallaSandbox:
         delivery = Delivery(event, body, dict(headers), self.webhook_target)
         with self._lock:
             self.deliveries.append(delivery)
+            if self.captured is not None:
+                self.captured.append((self.webhook_target, dict(headers), body))
+                delivery.status = 200
+                return httpx.Response(200, request=httpx.Request("POST", self.webhook_target))
         try:
             response = httpx.post(self.webhook_target, content=body, headers=headers, timeout=30)
         except httpx.HTTPError as exc:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -18,7 +20,7 @@ class SallaDriver:
 
     platform: ClassVar[str] = "salla"
     capabilities: ClassVar[frozenset[str]] = frozenset({"control_page", "sku_edits", "demo_sandbox", "reconcile",
-                                                       "order_annotation"})
+                                                       "order_annotation", "capture"})
     plugin_class: ClassVar[type] = SallaPlugin
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes an order.
@@ -81,6 +83,16 @@ class SallaDriver:
 
     def redeliver_last(self) -> None:
         self.sandbox.redeliver()
+
+    @contextmanager
+    def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
+        """Inside, the webhooks the store would post are kept as ``(url, headers, body)``, not sent."""
+        deliveries: list[tuple[str, dict[str, str], bytes]] = []
+        self.sandbox.captured = deliveries
+        try:
+            yield deliveries
+        finally:
+            self.sandbox.captured = None
 
     def number(self, order: dict) -> str:
         return str(order["reference_id"])

@@ -355,6 +355,8 @@ class ShopifySandbox:
         self._customers: dict[str, dict] = {}
         self._subscriptions: dict[int, dict] = {}
         self._pending: list[threading.Thread] = []
+        #: While a list, webhooks are appended to it as ``(url, headers, body)``, not sent.
+        self.captured: list[tuple[str, dict[str, str], bytes]] | None = None
         self._local = threading.local()
         self.app = self._build_app()
 
@@ -936,12 +938,20 @@ class ShopifySandbox:
         thread.start()
 
     def _post(self, delivery: Delivery) -> Delivery:
-        try:
-            delivery.response = httpx.post(delivery.url, content=delivery.body, headers=delivery.headers,
-                                           timeout=httpx.Timeout(5.0, connect=1.0))
-            delivery.status = delivery.response.status_code
-        except httpx.HTTPError as exc:
-            delivery.error = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            captured = self.captured
+            if captured is not None:
+                captured.append((delivery.url, dict(delivery.headers), delivery.body))
+        if captured is not None:
+            delivery.response = httpx.Response(200, request=httpx.Request("POST", delivery.url))
+            delivery.status = 200
+        else:
+            try:
+                delivery.response = httpx.post(delivery.url, content=delivery.body, headers=delivery.headers,
+                                               timeout=httpx.Timeout(5.0, connect=1.0))
+                delivery.status = delivery.response.status_code
+            except httpx.HTTPError as exc:
+                delivery.error = f"{type(exc).__name__}: {exc}"
         with self._lock:
             self.deliveries.append(delivery)
         collected = getattr(self._local, "collected", None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -20,7 +22,7 @@ class ShopifyDriver:
 
     platform: ClassVar[str] = "shopify"
     capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds", "control_page", "sku_edits", "demo_sandbox", "reconcile",
-                                                       "order_annotation"})
+                                                       "order_annotation", "capture"})
     plugin_class: ClassVar[type] = ShopifyPlugin
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes (pays) an order.
@@ -81,6 +83,18 @@ class ShopifyDriver:
 
     def redeliver_last(self) -> None:
         self.sandbox.redeliver()
+
+    @contextmanager
+    def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
+        """Inside, the webhooks the shop would post are kept as ``(url, headers, body)``, not sent."""
+        self.settle()
+        deliveries: list[tuple[str, dict[str, str], bytes]] = []
+        self.sandbox.captured = deliveries
+        try:
+            yield deliveries
+        finally:
+            self.settle()
+            self.sandbox.captured = None
 
     def number(self, order: dict) -> str:
         return order["name"]

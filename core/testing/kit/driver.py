@@ -18,6 +18,8 @@ CAPABILITY_METHODS: dict[str, tuple[str, ...]] = {
     "demo_sandbox": ("demo_sandbox",),
     "reconcile": ("send_update", "refund_all"),
     "order_annotation": ("written_back",),
+    #: ``captured()``: a context manager keeping the webhooks the sandbox would post, ``(url, headers, body)``.
+    "capture": ("captured",),
 }
 
 

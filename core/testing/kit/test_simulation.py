@@ -1,0 +1,135 @@
+"""O11, the simulation: any delivery order, any duplicates, the books of the same history delivered once in order.
+
+Each example enacts a generated store history twice, on a fresh sandbox and a fresh database each time:
+run A delivers the captured webhooks once, in order; run B permuted, with duplicates (a delivery moved
+later is a delay). Both then fix what is held and re-process. See core/testing/kit/simulation.py.
+
+``make test`` runs a few examples per driver (derandomized); ``MIZAN_SIMULATION_EXAMPLES=500`` runs more,
+with a random seed each time. Failures found are kept in ``simulation_corpus.json`` and replayed first.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.testing.kit.simulation import ITEMS, corpus, differences, run, timer
+
+#: Examples per driver in ``make test`` (each is two runs); more with ``MIZAN_SIMULATION_EXAMPLES``.
+DEFAULT_EXAMPLES = 4
+EXAMPLES = int(os.environ.get("MIZAN_SIMULATION_EXAMPLES") or DEFAULT_EXAMPLES)
+#: Where a failing example is written as a corpus entry (JSON lines), when set.
+FOUND = os.environ.get("MIZAN_SIMULATION_FOUND")
+
+#: What becomes of an order after it is placed.
+FATES = ("pending", "complete", "cancel", "refund", "refund_line", "refund_line_twice")
+
+
+@st.composite
+def histories(draw: Any) -> list[list[Any]]:
+    """Orders each with its own story, new products and an SKU fix, interleaved in an order hypothesis chooses."""
+    tracks = []
+    for label in range(draw(st.integers(1, 5), label="orders")):
+        items = draw(st.lists(st.tuples(st.sampled_from(ITEMS), st.integers(1, 3)), min_size=1, max_size=2,
+                              unique_by=lambda item: item[0]), label="items")
+        story = [["order", label, [list(item) for item in items]]]
+        fate = draw(st.sampled_from(FATES), label="fate")
+        if fate != "pending":
+            story.append(["cancel" if fate == "cancel" else "complete", label])
+        if fate == "refund":
+            story.append(["refund", label])
+        elif fate.startswith("refund_line"):
+            story += [["refund_line", label, draw(st.integers(0, 1)), draw(st.integers(1, 2))]
+                      for _ in range(2 if fate.endswith("twice") else 1)]
+        tracks.append(story)
+    for number in (1, 2):
+        if draw(st.booleans(), label=f"add NEW-{number}"):
+            tracks.append([["add_product", number]])
+    if draw(st.booleans(), label="fix the SKU"):
+        tracks.append([["fix_sku"]])
+    history = []
+    while tracks:
+        track = tracks[draw(st.integers(0, len(tracks) - 1), label="next")]
+        history.append(track.pop(0))
+        tracks = [t for t in tracks if t]
+    return history
+
+
+def shuffled_schedule(data: st.DataObject) -> Any:
+    """A schedule hypothesis chooses: the deliveries permuted, some of them again at chosen places."""
+    def schedule(count: int) -> list[int]:
+        order = data.draw(st.permutations(range(count)), label="permutation")
+        if count:
+            again = data.draw(st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, count)), max_size=count),
+                              label="duplicates (delivery, place)")
+            for delivery, place in again:
+                order.insert(min(place, len(order)), delivery)
+        return order
+    return schedule
+
+
+def check(in_order: Any, shuffled: Any, record: dict[str, Any]) -> None:
+    assert not in_order.refused, f"the in-order run refused or failed: {in_order.refused}"
+    assert in_order.books["trial_balance_zero"]
+    found = differences(in_order.books, shuffled.books) + [f"shuffled run: {r}" for r in shuffled.refused]
+    if found and FOUND:
+        with open(FOUND, "a") as out:
+            out.write(json.dumps({**record, "history": in_order.steps, "found": found}) + "\n")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.capability("capture")
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= DEFAULT_EXAMPLES, print_blob=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(history=histories(), data=st.data())
+def test_any_delivery_order_and_duplicates_give_the_books_of_the_in_order_run(
+        app, served_app, driver_class, probe_figures, history, data):
+    """O11, O3, R2, O6: the same invoices and returns with the same totals, the same stock, the trial
+    balance zero, the same documents held, whatever the order and the duplicates of the deliveries."""
+    with timer() as spent:
+        in_order = run(app, served_app, driver_class, history)
+        schedule: list[int] = []
+
+        def chosen(count: int) -> list[int]:
+            schedule[:] = shuffled_schedule(data)(count)
+            return schedule
+
+        shuffled = run(app, served_app, driver_class, history, chosen)
+    probe_figures.append(f"simulation {driver_class.platform}: {len(in_order.steps)} steps, "
+                         f"{in_order.deliveries} deliveries, {spent[0]:.1f} s")
+    check(in_order, shuffled, {"platforms": [driver_class.platform],
+                               "schedule": {driver_class.platform: schedule}})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per seed-corpus case; a case still failing on a platform is marked xfail(strict) there."""
+    if "corpus_case" not in metafunc.fixturenames:
+        return
+    metafunc.parametrize("corpus_case", corpus(), ids=[case["case"] for case in corpus()])
+
+
+@pytest.mark.capability("capture")
+def test_the_seed_corpus_gives_the_books_of_the_in_order_run(app, served_app, driver_class, corpus_case, request):
+    """O11: each failure the simulation found, replayed for every driver: its own schedule where it was
+    found, elsewhere every delivery reversed and sent twice."""
+    platform = driver_class.platform
+    known = corpus_case.get("known", {}).get(platform)
+    if known:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=known))
+    in_order = run(app, served_app, driver_class, corpus_case["history"])
+    kept = corpus_case.get("schedule", {}).get(platform)
+
+    def schedule(count: int) -> list[int]:
+        if kept is not None and all(i < count for i in kept):
+            return list(kept)
+        backwards = list(reversed(range(count)))
+        return backwards + backwards
+
+    shuffled = run(app, served_app, driver_class, corpus_case["history"], schedule)
+    check(in_order, shuffled, {"case": corpus_case["case"], "platforms": [platform]})
+
