@@ -62,8 +62,9 @@ def enact(driver: Any, history: list[Step]) -> StoreModel:
     """Do each step of ``history`` in the driver's store; the steps done are in the result's ``steps``."""
     model = StoreModel(partial_refunds="partial_refunds" in driver.capabilities, no_sku=driver.no_sku_item())
     for step in history:
-        if _enact_step(driver, model, list(step)):
-            model.steps.append(list(step))
+        step = list(step)
+        if _enact_step(driver, model, step):
+            model.steps.append(step)
     return model
 
 
@@ -83,7 +84,10 @@ def _enact_step(driver: Any, model: StoreModel, step: Step) -> bool:
         model.fixed = True
         return True
     if kind == "order":
-        return step[1] not in model.orders and _place(driver, model, step[1], step[2])
+        placed = None if step[1] in model.orders else _place(driver, model, step[1], step[2])
+        if placed:
+            step[2] = placed  # the step as done, for the corpus
+        return bool(placed)
     order = model.orders.get(step[1])
     if order is None:
         return False
@@ -109,7 +113,8 @@ def _enact_step(driver: Any, model: StoreModel, step: Step) -> bool:
     return True
 
 
-def _place(driver: Any, model: StoreModel, label: Any, items: Any) -> bool:
+def _place(driver: Any, model: StoreModel, label: Any, items: Any) -> list[Any] | None:
+    """Place order ``label`` of the ``items`` the store has (and the caps allow); the lines placed."""
     lines = []
     for item, quantity in items:
         if item.startswith("NEW-") and item not in model.added:
@@ -118,12 +123,12 @@ def _place(driver: Any, model: StoreModel, label: Any, items: Any) -> bool:
             continue
         lines.append((item, int(quantity)))
     if not lines:
-        return False
+        return None
     for item, quantity in lines:
         model.sold[item] = model.sold.get(item, 0) + quantity
     handle = driver.new_order([(model.no_sku if item == "NOSKU" else item, quantity) for item, quantity in lines])
     model.orders[label] = {"handle": handle, "status": "pending", "lines": lines, "refunded": [0] * len(lines)}
-    return True
+    return [list(line) for line in lines]
 
 
 # --- delivering captured webhooks to the ERP ---------------------------------------------------------
