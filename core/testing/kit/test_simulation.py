@@ -65,14 +65,20 @@ def histories(draw: Any) -> list[list[Any]]:
 
 
 def shuffled_schedule(data: st.DataObject) -> Any:
-    """A schedule hypothesis chooses: the deliveries permuted, some of them again at chosen places."""
-    def schedule(count: int) -> list[int]:
-        order = data.draw(st.permutations(range(count)), label="permutation")
+    """A schedule hypothesis chooses: the deliveries permuted, some of them again at chosen places, and
+    some neighbours posted at the same moment (from two threads, like two store workers)."""
+    def schedule(count: int) -> list[Any]:
+        order: list[Any] = data.draw(st.permutations(range(count)), label="permutation")
         if count:
             again = data.draw(st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, count)), max_size=count),
                               label="duplicates (delivery, place)")
             for delivery, place in again:
                 order.insert(min(place, len(order)), delivery)
+            together = data.draw(st.sets(st.integers(0, len(order) - 2), max_size=2) if len(order) > 1
+                                 else st.just(set()), label="posted together with the next")
+            for place in sorted(together, reverse=True):
+                if place + 1 < len(order) and not any(isinstance(e, list) for e in order[place:place + 2]):
+                    order[place:place + 2] = [[order[place], order[place + 1]]]
         return order
     return schedule
 
@@ -98,9 +104,9 @@ def test_any_delivery_order_and_duplicates_give_the_books_of_the_in_order_run(
     balance zero, the same documents held, whatever the order and the duplicates of the deliveries."""
     with timer() as spent:
         in_order = run(app, served_app, driver_class, history)
-        schedule: list[int] = []
+        schedule: list[Any] = []
 
-        def chosen(count: int) -> list[int]:
+        def chosen(count: int) -> list[Any]:
             schedule[:] = shuffled_schedule(data)(count)
             return schedule
 
