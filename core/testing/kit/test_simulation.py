@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from core.testing.kit.simulation import ITEMS, corpus, differences, run, timer
@@ -22,6 +22,10 @@ from core.testing.kit.simulation import ITEMS, corpus, differences, run, timer
 #: Examples per driver in ``make test`` (each is two runs); more with ``MIZAN_SIMULATION_EXAMPLES``.
 DEFAULT_EXAMPLES = 4
 EXAMPLES = int(os.environ.get("MIZAN_SIMULATION_EXAMPLES") or DEFAULT_EXAMPLES)
+#: The bounded run of ``make test``: derandomized, and a failure is reported as found, not shrunk (shrinking
+#: takes minutes; the flagged run shrinks to a minimal history).
+BOUNDED = EXAMPLES <= DEFAULT_EXAMPLES
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate) if BOUNDED else tuple(Phase)
 #: Where a failing example is written as a corpus entry (JSON lines), when set.
 FOUND = os.environ.get("MIZAN_SIMULATION_FOUND")
 
@@ -94,7 +98,10 @@ def check(in_order: Any, shuffled: Any, record: dict[str, Any]) -> None:
 
 
 @pytest.mark.capability("capture")
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= DEFAULT_EXAMPLES, print_blob=True,
+@pytest.mark.xfail(BOUNDED, strict=True, raises=AssertionError,
+                   reason="issue 9 case 1 (a refund before its order is booked is lost) and case 2 (a stale created "
+                          "event demotes a held order): remove when both are fixed")
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=BOUNDED, print_blob=True, phases=PHASES,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(history=histories(), data=st.data())
