@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from core.testing.kit.simulation import ITEMS, corpus, differences, run, timer
 
 #: Examples per driver in ``make test`` (each is two runs); more with ``MIZAN_SIMULATION_EXAMPLES``.
-DEFAULT_EXAMPLES = 4
+DEFAULT_EXAMPLES = 20
 EXAMPLES = int(os.environ.get("MIZAN_SIMULATION_EXAMPLES") or DEFAULT_EXAMPLES)
 #: The bounded run of ``make test``: derandomized, and a failure is reported as found, not shrunk (shrinking
 #: takes minutes; the flagged run shrinks to a minimal history).
