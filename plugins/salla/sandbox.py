@@ -9,7 +9,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -136,6 +137,30 @@ def _decimal(value: Any, name: str) -> Decimal:
 
 
 def _now() -> datetime:
+    return _read_clock()
+
+#: While :func:`ticking`, the sandbox's clock: each reading is a second after the one before (kept between
+#: uses, so times never go back), as a store used at a merchant's pace orders its events' timestamps.
+_clock: dict[str, datetime | bool] = {"on": False}
+
+
+@contextmanager
+def ticking() -> Iterator[None]:
+    """Inside, every time the sandbox reads is a second later than the last (whole-second timestamps stay
+    in order: the simulation test enacts a history in milliseconds)."""
+    last = _clock.get("at")
+    _clock["at"] = max(last, datetime.now(RIYADH)) if isinstance(last, datetime) else datetime.now(RIYADH)
+    _clock["on"] = True
+    try:
+        yield
+    finally:
+        _clock["on"] = False
+
+
+def _read_clock() -> datetime:
+    if _clock["on"]:
+        _clock["at"] = _clock["at"] + timedelta(seconds=1)  # type: ignore[operator]
+        return _clock["at"]  # type: ignore[return-value]
     return datetime.now(RIYADH)
 
 

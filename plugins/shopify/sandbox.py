@@ -43,7 +43,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -119,7 +120,31 @@ def _timestamp(value: str, name: str) -> datetime:
 
 
 def now() -> str:
-    return datetime.now(RIYADH).isoformat(timespec="seconds")
+    return _read_clock().isoformat(timespec="seconds")
+
+#: While :func:`ticking`, the sandbox's clock: each reading is a second after the one before (kept between
+#: uses, so times never go back), as a store used at a merchant's pace orders its events' timestamps.
+_clock: dict[str, datetime | bool] = {"on": False}
+
+
+@contextmanager
+def ticking() -> Iterator[None]:
+    """Inside, every time the sandbox reads is a second later than the last (whole-second timestamps stay
+    in order: the simulation test enacts a history in milliseconds)."""
+    last = _clock.get("at")
+    _clock["at"] = max(last, datetime.now(RIYADH)) if isinstance(last, datetime) else datetime.now(RIYADH)
+    _clock["on"] = True
+    try:
+        yield
+    finally:
+        _clock["on"] = False
+
+
+def _read_clock() -> datetime:
+    if _clock["on"]:
+        _clock["at"] = _clock["at"] + timedelta(seconds=1)  # type: ignore[operator]
+        return _clock["at"]  # type: ignore[return-value]
+    return datetime.now(RIYADH)
 
 
 def tax_of(amount: Decimal, rate: Decimal, included: bool) -> Decimal:
@@ -540,7 +565,7 @@ class ShopifySandbox:
             "X-Shopify-API-Version": API_VERSION,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": triggered_at or datetime.now(UTC).isoformat(),
+            "X-Shopify-Triggered-At": triggered_at or _read_clock().astimezone(UTC).isoformat(),
         }
 
     def send(self, topic: str, payload: Any, url: str | None = None) -> httpx.Response:
@@ -924,7 +949,7 @@ class ShopifySandbox:
 
     def _emit(self, topic: str, payload: Any, urls: list[str] | None = None) -> list[Delivery]:
         """Deliver one event to each target; each delivery gets its own webhook id."""
-        event_id, triggered_at = str(uuid.uuid4()), datetime.now(UTC).isoformat()
+        event_id, triggered_at = str(uuid.uuid4()), _read_clock().astimezone(UTC).isoformat()
         deliveries = []
         for url in urls or self._targets(topic):
             body, headers = self.build_delivery(topic, payload, event_id=event_id, triggered_at=triggered_at)

@@ -13,7 +13,7 @@ import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.shopify import ShopifyPlugin
-from plugins.shopify.sandbox import ShopifySandbox
+from plugins.shopify.sandbox import ShopifySandbox, ticking
 from plugins.shopify.webhooks import SIGNATURE_HEADER, signature
 
 
@@ -86,12 +86,14 @@ class ShopifyDriver:
 
     @contextmanager
     def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
-        """Inside, the webhooks the shop would post are kept as ``(url, headers, body)``, not sent."""
+        """Inside, the webhooks the shop would post are kept as ``(url, headers, body)``, not sent;
+        the store's clock moves a second at each reading (see ``ticking``)."""
         self.settle()
         deliveries: list[tuple[str, dict[str, str], bytes]] = []
         self.sandbox.captured = deliveries
         try:
-            yield deliveries
+            with ticking():  # whole-second timestamps stay in the order the history happened
+                yield deliveries
         finally:
             self.settle()
             self.sandbox.captured = None
