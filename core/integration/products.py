@@ -50,45 +50,48 @@ def create_from_store(
 ) -> int:
     """Create the product, link it, and bring ``opening_quantity`` into the store's warehouse (O7).
 
-    Idempotent on the product code: when another worker created it first, its id is returned
-    and no second opening balance is posted. A store id linked already (e.g. the store's product
-    of another variant, met in an order) keeps its link; ``link_to_store`` is false when ``data``
-    comes from an order line, not from the store's own product data.
+    The product and its opening balance are one transaction, so no other worker ever sees the
+    product without its stock. Created once under concurrency: the product's unique code
+    decides (its insert runs in a savepoint); a worker that loses the race waits for the
+    winner's commit, then gets the winner's id and posts no second opening balance. A store id
+    linked already (e.g. the store's product of another variant, met in an order) keeps its
+    link; ``link_to_store`` is false when ``data`` comes from an order line, not from the
+    store's own product data.
     """
     assert data.sku
-    try:
-        with atomic():
-            product = Product(
-                code=data.sku,
-                name=data.name[:300],
-                barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
-                sale_price=money(data.price),
-                purchase_price=money(data.cost or ZERO),
-                category_id=_category_id(store, data),
+    with atomic():
+        try:
+            with db.session.begin_nested():
+                product = Product(
+                    code=data.sku,
+                    name=data.name[:300],
+                    barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
+                    sale_price=money(data.price),
+                    purchase_price=money(data.cost or ZERO),
+                    category_id=_category_id(store, data),
+                )
+                db.session.add(product)
+                db.session.flush()
+        except IntegrityError:
+            found = product_id_for_sku(data.sku)
+            if found is None:
+                raise
+            return found  # another worker created it, with its opening balance, in one commit
+        if link_to_store and linked_id(store.id, "product", data.external_id) is None:
+            link(store.id, "product", data.external_id, product.id, data.stock_ref)
+        if opening_quantity > 0 and store.settings.get("warehouse_id"):
+            post_inbound(
+                InboundDraft(
+                    warehouse_id=int(store.settings["warehouse_id"]),
+                    kind="opening_balance",
+                    branch_id=store.settings.get("branch_id"),
+                    lines=[InboundLineDraft(product.id, opening_quantity, money(data.cost or ZERO))],
+                    memo=f"Opening balance from store {store.name}",
+                    reference=data.sku,
+                    external_key=f"store:{store.id}:opening:{data.sku}",
+                )
             )
-            db.session.add(product)
-            db.session.flush()
-            if link_to_store and linked_id(store.id, "product", data.external_id) is None:
-                link(store.id, "product", data.external_id, product.id, data.stock_ref)
-            product_id = product.id
-    except IntegrityError:
-        found = product_id_for_sku(data.sku)
-        if found is None:
-            raise
-        return found
-    if opening_quantity > 0 and store.settings.get("warehouse_id"):
-        post_inbound(
-            InboundDraft(
-                warehouse_id=int(store.settings["warehouse_id"]),
-                kind="opening_balance",
-                branch_id=store.settings.get("branch_id"),
-                lines=[InboundLineDraft(product_id, opening_quantity, money(data.cost or ZERO))],
-                memo=f"Opening balance from store {store.name}",
-                reference=data.sku,
-                external_key=f"store:{store.id}:opening:{data.sku}",
-            )
-        )
-    return product_id
+        return product.id
 
 
 def from_order_line(line: OrderLineData) -> ProductData:
