@@ -1,6 +1,7 @@
 """Store products in the ERP: matched by store link then SKU, created with an opening balance, updated (P1, P3, O7)."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,10 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from core.extensions import db
 from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
 from core.integration.synclog import log_event
-from core.models import ExternalLink, Product, StoreConnection
+from core.models import ExternalLink, InboundRequisition, Product, StockMovement, StoreConnection
 from core.money import ZERO, money
-from core.platform.data import OrderLineData, ProductData
+from core.platform.base import StoreAPI, StoreAPIError
+from core.platform.data import CostData, OrderLineData, ProductData
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
+from core.services.revaluation import revalue_stock
 from core.services.transaction import atomic
 
 #: Why a store product was skipped or held, by reason code; the params fill in the English text.
@@ -22,6 +25,11 @@ REASONS = {
     "no_sku": "store product {external_id} ({name}) has no SKU",
     "sku_taken": "the store changed the SKU of {name} from {old} to {new}, which ERP product {product} already has; "
                  "give one of them another SKU, then sync again",
+    "cost_set": "purchase price set to {cost}",
+    "cost_revalued": "purchase price set to {cost}; the stock left from the store's opening balance "
+                     "revalued by {change}",
+    "cost_unknown_product": "the store's cost {cost} is for a product the ERP does not have ({ref}); "
+                            "it is read again when the product is created",
 }
 
 
@@ -104,10 +112,12 @@ def from_order_line(line: OrderLineData) -> ProductData:
     )
 
 
-def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutcome:
+def upsert_from_store(store: StoreConnection, data: ProductData, api: StoreAPI | None = None) -> ProductOutcome:
     """Create or update the ERP product from the store's data (P1); no SKU → skipped (P3).
 
-    The ERP product is the one the store's product is linked to, else the one with its SKU. When a
+    A new product whose data has no cost (a platform whose product events leave it out) is
+    created at the cost the store's API (``api``) gives for it, so its opening balance is valued
+    at the store's cost (O7). The ERP product is the one the store's product is linked to, else the one with its SKU. When a
     linked product's SKU was edited in the store, the ERP product's code follows it; when another
     ERP product already has the new SKU, nothing changes and the product is held (``sku_taken``).
     """
@@ -118,7 +128,7 @@ def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutco
         product_id = product_id_for_sku(data.sku)
     if product_id is None:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
-        return ProductOutcome("created", create_from_store(store, data, quantity))
+        return ProductOutcome("created", create_from_store(store, _with_store_cost(data, api), quantity))
     try:
         return _update(store, data, product_id)
     except IntegrityError:
@@ -128,13 +138,47 @@ def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutco
         return held  # another worker gave the SKU to another product meanwhile
 
 
-def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id: int | None = None) -> ProductOutcome:
+def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id: int | None = None,
+                       api: StoreAPI | None = None) -> ProductOutcome:
     """:func:`upsert_from_store`, then a sync-log entry saying what came of it (V1)."""
-    result = upsert_from_store(store, data)
+    result = upsert_from_store(store, data, api)
     status = {"created": "done", "updated": "done"}.get(result.outcome, result.outcome)
     with atomic():
         log_event(store.id, "product", status, external_id=data.external_id, reason=result.reason or result.outcome,
                   delivery_id=delivery_id)
+    return result
+
+
+def update_store_cost(store: StoreConnection, data: CostData, *, delivery_id: int | None = None) -> ProductOutcome:
+    """The store's new unit cost of a product becomes the ERP product's purchase price (P1).
+
+    The product is the one linked with the cost's ``stock_ref``, else the one with its SKU. When
+    the product's stock in the store's warehouse came only from the store's opening balance (O7),
+    what is left of it is revalued at the new cost in the same transaction (inventory against
+    opening balance equity): the store's cost corrects the value it gave that stock, so the next
+    sale's cost of goods sold uses it. Stock the ERP received otherwise keeps its own cost (O8).
+    """
+    product_id = _product_for_stock_ref(store.id, data.stock_ref)
+    if product_id is None and data.sku:
+        product_id = product_id_for_sku(data.sku)
+    cost = money(data.cost)
+    if product_id is None:
+        result = ProductOutcome("skipped", code="cost_unknown_product",
+                                params={"cost": str(cost), "ref": data.sku or str(data.stock_ref)})
+    else:
+        with atomic():
+            product = db.session.get(Product, product_id)
+            product.purchase_price = cost
+            change = ZERO
+            warehouse_id = store.settings.get("warehouse_id")
+            if warehouse_id and _stock_from_store_opening(store, product, int(warehouse_id)):
+                change = revalue_stock(product.id, int(warehouse_id), cost, branch_id=store.settings.get("branch_id"),
+                                       memo=f"Cost of {product.code} from store {store.name}: {cost}")
+        params = {"cost": str(cost), "change": f"{change:+}"}
+        result = ProductOutcome("updated", product_id, code="cost_revalued" if change else "cost_set", params=params)
+    with atomic():
+        log_event(store.id, "product", "done" if result.outcome == "updated" else result.outcome,
+                  external_id=data.sku or data.stock_ref, reason=result.reason, delivery_id=delivery_id)
     return result
 
 
@@ -208,6 +252,42 @@ def _held_for_taken_sku(product: Product, data: ProductData) -> ProductOutcome |
         return None
     return ProductOutcome("needs_attention", product.id, code="sku_taken",
                           params={"old": product.code, "new": str(data.sku), "name": data.name, "product": other.name})
+
+
+def _with_store_cost(data: ProductData, api: StoreAPI | None) -> ProductData:
+    """``data`` with the cost the store's API gives for the same product, when ``data`` has none."""
+    if data.cost is not None or api is None or not data.sku:
+        return data
+    try:
+        found = api.fetch_product(data.sku)
+    except StoreAPIError:
+        return data  # created at no cost; the store's next cost event sets it
+    if found is None or found.sku != data.sku or found.external_id != data.external_id or found.cost is None:
+        return data
+    return dataclasses.replace(data, cost=found.cost)
+
+
+def _product_for_stock_ref(store_id: int, stock_ref: str | None) -> int | None:
+    if not stock_ref:
+        return None
+    return db.session.execute(
+        select(ExternalLink.local_id).where(ExternalLink.store_id == store_id, ExternalLink.kind == "product",
+                                            ExternalLink.stock_ref == stock_ref)
+    ).scalars().first()
+
+
+def _stock_from_store_opening(store: StoreConnection, product: Product, warehouse_id: int) -> bool:
+    """Whether every receipt of ``product`` into the warehouse is the store's opening balance of it (O7)."""
+    receipts = db.session.execute(
+        select(StockMovement.source_number).where(
+            StockMovement.product_id == product.id, StockMovement.warehouse_id == warehouse_id,
+            StockMovement.kind.in_(("opening_balance", "inbound_requisition")))
+    ).scalars().all()
+    opening = db.session.execute(
+        select(InboundRequisition.number).where(
+            InboundRequisition.external_key == f"store:{store.id}:opening:{product.code}")
+    ).scalar_one_or_none()
+    return opening is not None and receipts == [opening]
 
 
 def _barcode_taken(barcode: str) -> bool:

@@ -11,7 +11,7 @@ from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
 from core.integration.inbox import delivery_request
-from core.integration.products import sync_store_product
+from core.integration.products import sync_store_product, update_store_cost
 from core.integration.reconcile import schedule_reconciliation
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
@@ -136,7 +136,9 @@ def act(store: Any, event: StoreEvent, delivery_id: int | None = None) -> str:
     if event.kind == "refund":
         return book_refund(store, event.refund, delivery_id=delivery_id).outcome
     if event.kind == "product":
-        return sync_store_product(store, event.product, delivery_id=delivery_id).outcome
+        return sync_store_product(store, event.product, delivery_id=delivery_id, api=_api_or_none(store)).outcome
+    if event.kind == "cost":
+        return update_store_cost(store, event.cost, delivery_id=delivery_id).outcome
     if event.kind == "authorize":
         try:
             authorize(store, event.credentials or {})

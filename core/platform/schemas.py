@@ -115,6 +115,18 @@ class CategorySchema(_Base):
     parent_external_id = _id(load_default=None, allow_none=True)
 
 
+class CostSchema(_Base):
+    target = data.CostData
+    cost = _money(required=True)
+    stock_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    sku = _id(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _names_a_product(self, values: dict[str, Any], **_: Any) -> None:
+        if not values.get("stock_ref") and not values.get("sku"):
+            raise ValidationError("a cost names its product by stock_ref or sku", "sku")
+
+
 class ProductSchema(_Base):
     target = data.ProductData
     external_id = _id(required=True)

@@ -18,7 +18,7 @@ from marshmallow import (
 
 from core.money import ZERO, money
 from core.platform import schemas as core
-from core.platform.data import CategoryData, OrderData, ProductData, RefundData
+from core.platform.data import CategoryData, CostData, OrderData, ProductData, RefundData
 
 DEFAULT_VARIANT_TITLE = "Default Title"
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")
@@ -191,6 +191,12 @@ class _Variant(_Shopify):
     inventory_quantity = fields.Integer(load_default=None, allow_none=True)
 
 
+class _InventoryItem(_Shopify):
+    id = ShopifyId(required=True)
+    sku = _text()
+    cost = _amount(load_default=None, allow_none=True)
+
+
 class _Product(_Shopify):
     id = ShopifyId(required=True)
     title = fields.String(required=True)
@@ -292,6 +298,16 @@ def product_data(payload: Any) -> ProductData:
         "quantity": variant["inventory_quantity"],
         "stock_ref": gid("InventoryItem", variant["inventory_item_id"]) if variant["inventory_item_id"] else None,
     })
+
+
+def cost_data(payload: Any) -> CostData | None:
+    """An ``inventory_items/update`` body (the REST InventoryItem: ``id``, ``sku``, ``cost`` as a
+    decimal string or null) as CostData naming the item as ``stock_ref`` does; None without a cost."""
+    item = _InventoryItem().load(_object(payload))
+    if item["cost"] is None:
+        return None
+    return core.CostSchema().load({"cost": money(item["cost"]), "sku": item["sku"] or None,
+                                   "stock_ref": gid("InventoryItem", item["id"])})
 
 
 def products_from_node(node: Any) -> list[ProductData]:
