@@ -184,7 +184,7 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
             store_quantity = known if known is not None and known > 0 else Decimal(0)
             # Only the store's own product data links the new product to a store product.
             found = create_from_store(store, data or from_order_line(line), store_quantity + ordered,
-                                      link_to_store=data is not None)
+                                      link_to_store=data is not None, api=api)
         ids[line.sku] = found
     return ids
 

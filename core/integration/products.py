@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
+from core.integration.categories import import_categories
 from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
 from core.integration.synclog import log_event
 from core.models import ExternalLink, InboundRequisition, Product, StockMovement, StoreConnection
@@ -54,7 +55,8 @@ def product_id_for_sku(sku: str) -> int | None:
 
 
 def create_from_store(
-    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True
+    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True,
+    api: StoreAPI | None = None,
 ) -> int:
     """Create the product, link it, and bring ``opening_quantity`` into the store's warehouse (O7).
 
@@ -64,9 +66,11 @@ def create_from_store(
     winner's commit, then gets the winner's id and posts no second opening balance. A store id
     linked already (e.g. the store's product of another variant, met in an order) keeps its
     link; ``link_to_store`` is false when ``data`` comes from an order line, not from the
-    store's own product data.
+    store's own product data. A category the product names that is not imported yet is imported
+    first, through ``api`` (see :func:`_category_id`).
     """
     assert data.sku
+    category_id = _category_id(store, data, api)
     with atomic():
         try:
             with db.session.begin_nested():
@@ -76,7 +80,7 @@ def create_from_store(
                     barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
                     sale_price=money(data.price),
                     purchase_price=money(data.cost or ZERO),
-                    category_id=_category_id(store, data),
+                    category_id=category_id,
                 )
                 db.session.add(product)
                 db.session.flush()
@@ -128,9 +132,9 @@ def upsert_from_store(store: StoreConnection, data: ProductData, api: StoreAPI |
         product_id = product_id_for_sku(data.sku)
     if product_id is None:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
-        return ProductOutcome("created", create_from_store(store, _with_store_cost(data, api), quantity))
+        return ProductOutcome("created", create_from_store(store, _completed(data, api), quantity, api=api))
     try:
-        return _update(store, data, product_id)
+        return _update(store, data, product_id, api)
     except IntegrityError:
         held = _held_for_taken_sku(db.session.get(Product, product_id), data)
         if held is None:
@@ -217,8 +221,9 @@ def product_for_order_line(
     return by_sku
 
 
-def _update(store: StoreConnection, data: ProductData, product_id: int) -> ProductOutcome:
+def _update(store: StoreConnection, data: ProductData, product_id: int, api: StoreAPI | None) -> ProductOutcome:
     assert data.sku
+    category_id = _category_id(store, data, api)
     with atomic():
         product = db.session.get(Product, product_id)
         if product.code != data.sku:
@@ -232,7 +237,6 @@ def _update(store: StoreConnection, data: ProductData, product_id: int) -> Produ
             product.purchase_price = money(data.cost)
         if data.barcode and data.barcode != product.barcode and not _barcode_taken(data.barcode):
             product.barcode = data.barcode
-        category_id = _category_id(store, data)
         if category_id is not None:
             product.category_id = category_id
         own = link_row(store.id, "product", data.external_id)
@@ -254,17 +258,19 @@ def _held_for_taken_sku(product: Product, data: ProductData) -> ProductOutcome |
                           params={"old": product.code, "new": str(data.sku), "name": data.name, "product": other.name})
 
 
-def _with_store_cost(data: ProductData, api: StoreAPI | None) -> ProductData:
-    """``data`` with the cost the store's API gives for the same product, when ``data`` has none."""
-    if data.cost is not None or api is None or not data.sku:
+def _completed(data: ProductData, api: StoreAPI | None) -> ProductData:
+    """``data`` with the cost and categories the store's API gives for the same product, when ``data``
+    has none (platforms whose product events leave them out)."""
+    if (data.cost is not None and data.category_external_ids) or api is None or not data.sku:
         return data
     try:
         found = api.fetch_product(data.sku)
     except StoreAPIError:
-        return data  # created at no cost; the store's next cost event sets it
-    if found is None or found.sku != data.sku or found.external_id != data.external_id or found.cost is None:
+        return data  # created without; the store's next cost event or product sync sets them
+    if found is None or found.sku != data.sku or found.external_id != data.external_id:
         return data
-    return dataclasses.replace(data, cost=found.cost)
+    return dataclasses.replace(data, cost=data.cost if data.cost is not None else found.cost,
+                               category_external_ids=data.category_external_ids or found.category_external_ids)
 
 
 def _product_for_stock_ref(store_id: int, stock_ref: str | None) -> int | None:
@@ -294,7 +300,24 @@ def _barcode_taken(barcode: str) -> bool:
     return db.session.execute(select(Product.id).where(Product.barcode == barcode)).first() is not None
 
 
-def _category_id(store: StoreConnection, data: ProductData) -> int | None:
+def _category_id(store: StoreConnection, data: ProductData, api: StoreAPI | None = None) -> int | None:
+    """The ERP category of the product's first store category that has one (P1).
+
+    When the product names categories none of which is imported yet, the store's categories are
+    imported on the fly through ``api`` (every one not linked yet, C3), then looked up again. Call
+    it outside a transaction: the import commits its own.
+    """
+    found = _linked_category(store, data)
+    if found is not None or not data.category_external_ids or api is None:
+        return found
+    try:
+        import_categories(store, api)
+    except StoreAPIError:
+        return None  # the product keeps no category; the next event or sync sets it
+    return _linked_category(store, data)
+
+
+def _linked_category(store: StoreConnection, data: ProductData) -> int | None:
     for external_id in data.category_external_ids:
         found = linked_id(store.id, "category", external_id)
         if found is not None:
