@@ -19,6 +19,7 @@ from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import CostData, OrderLineData, ProductData
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.revaluation import revalue_stock
+from core.services.stock import lock_levels
 from core.services.transaction import atomic
 
 #: Why a store product was skipped or held, by reason code; the params fill in the English text.
@@ -175,6 +176,8 @@ def update_store_cost(store: StoreConnection, data: CostData, *, delivery_id: in
             product.purchase_price = cost
             change = ZERO
             warehouse_id = store.settings.get("warehouse_id")
+            if warehouse_id:
+                lock_levels({(product.id, int(warehouse_id))})  # no receipt slips in between the check and the revaluation
             if warehouse_id and _stock_from_store_opening(store, product, int(warehouse_id)):
                 change = revalue_stock(product.id, int(warehouse_id), cost, branch_id=store.settings.get("branch_id"),
                                        memo=f"Cost of {product.code} from store {store.name}: {cost}")
