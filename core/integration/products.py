@@ -51,6 +51,11 @@ class ProductOutcome:
         return REASONS[self.code].format(**self.params) if self.code else None
 
 
+def opening_key(store_id: int, product_id: int) -> str:
+    """The unique key of the opening balance a store brought for a product it created (O7, O8)."""
+    return f"store:{store_id}:opening:product:{product_id}"
+
+
 def product_id_for_sku(sku: str) -> int | None:
     return db.session.execute(select(Product.id).where(Product.code == sku)).scalar_one_or_none()
 
@@ -90,8 +95,8 @@ def create_from_store(
             if found is None:
                 raise
             return found  # another worker created it, with its opening balance, in one commit
-        if link_to_store and linked_id(store.id, "product", data.external_id) is None:
-            link(store.id, "product", data.external_id, product.id, data.stock_ref)
+        if link_to_store:
+            link_if_free(store.id, "product", data.external_id, product.id, data.stock_ref)
         if opening_quantity > 0 and store.settings.get("warehouse_id"):
             post_inbound(
                 InboundDraft(
@@ -101,7 +106,7 @@ def create_from_store(
                     lines=[InboundLineDraft(product.id, opening_quantity, money(data.cost or ZERO))],
                     memo=f"Opening balance from store {store.name}",
                     reference=data.sku,
-                    external_key=f"store:{store.id}:opening:{data.sku}",
+                    external_key=opening_key(store.id, product.id),
                 )
             )
         return product.id
@@ -292,11 +297,11 @@ def _stock_from_store_opening(store: StoreConnection, product: Product, warehous
             StockMovement.product_id == product.id, StockMovement.warehouse_id == warehouse_id,
             StockMovement.kind.in_(("opening_balance", "inbound_requisition")))
     ).scalars().all()
+    keys = (opening_key(store.id, product.id), f"store:{store.id}:opening:{product.code}")  # and the former key
     opening = db.session.execute(
-        select(InboundRequisition.number).where(
-            InboundRequisition.external_key == f"store:{store.id}:opening:{product.code}")
-    ).scalar_one_or_none()
-    return opening is not None and receipts == [opening]
+        select(InboundRequisition.number).where(InboundRequisition.external_key.in_(keys))
+    ).scalars().all()
+    return len(opening) == 1 and receipts == opening
 
 
 def _barcode_taken(barcode: str) -> bool:

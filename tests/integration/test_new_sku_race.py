@@ -79,3 +79,19 @@ def test_two_orders_for_a_new_sku_at_once_create_it_once_and_both_book(app, dumm
         assert balance("cogs") == D("24.00")
         assert trial_balance().difference == 0
         db.session.remove()
+
+
+def test_a_new_product_with_the_former_sku_of_a_renamed_one_gets_its_own_opening_balance(app, dummy_shop):
+    """O7: the opening balance's key names the product, not its SKU, so a product created with an SKU that
+    another product had before (renamed since) is created with its stock instead of failing as a duplicate."""
+    with app.app_context():
+        store = get_store(dummy_shop.store_id)
+        first = products.create_from_store(store, ProductData("p-1", "OLD-1", "Kettle", cost=D("9.00")), D("2"))
+        db.session.get(Product, first).code = "NEW-2"
+        db.session.commit()
+        second = products.create_from_store(store, ProductData("p-2", "OLD-1", "Teapot", cost=D("6.00")), D("3"))
+        assert second != first
+        assert db.session.get(StockLevel, (second, dummy_shop.ids.warehouse)).value == D("18.00")
+        assert db.session.execute(select(func.count()).select_from(InboundRequisition).where(
+            InboundRequisition.kind == "opening_balance")).scalar_one() == 2
+        db.session.remove()
