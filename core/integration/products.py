@@ -159,10 +159,14 @@ def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id
     return result
 
 
-def update_store_cost(store: StoreConnection, data: CostData, *, delivery_id: int | None = None) -> ProductOutcome:
+def update_store_cost(store: StoreConnection, data: CostData, *, delivery_id: int | None = None,
+                      api: StoreAPI | None = None) -> ProductOutcome:
     """The store's new unit cost of a product becomes the ERP product's purchase price (P1).
 
-    The product is the one linked with the cost's ``stock_ref``, else the one with its SKU. When
+    The cost applied is the one the store's API (``api``) gives for the product now, when it can
+    say, so a late or repeated event never brings back an older cost (O11); a store that cannot be
+    reached raises (the delivery is retried). The product is the one linked with the cost's
+    ``stock_ref``, else the one with its SKU. When
     the product's stock in the store's warehouse came only from the store's opening balance (O7),
     what is left of it is revalued at the new cost in the same transaction (inventory against
     opening balance equity): the store's cost corrects the value it gave that stock, so the next
@@ -171,7 +175,7 @@ def update_store_cost(store: StoreConnection, data: CostData, *, delivery_id: in
     product_id = _product_for_stock_ref(store.id, data.stock_ref)
     if product_id is None and data.sku:
         product_id = product_id_for_sku(data.sku)
-    cost = money(data.cost)
+    cost = money(_current_cost(data, api))
     if product_id is None:
         result = ProductOutcome("skipped", code="cost_unknown_product",
                                 params={"cost": str(cost), "ref": data.sku or str(data.stock_ref)})
@@ -279,6 +283,15 @@ def _completed(data: ProductData, api: StoreAPI | None) -> ProductData:
         return data
     return dataclasses.replace(data, cost=data.cost if data.cost is not None else found.cost,
                                category_external_ids=data.category_external_ids or found.category_external_ids)
+
+
+def _current_cost(data: CostData, api: StoreAPI | None) -> Decimal:
+    """The cost the store's API gives now for the product ``data`` names, else ``data``'s own."""
+    if api is None or not data.sku:
+        return data.cost
+    found = api.fetch_product(data.sku)
+    same = found is not None and found.sku == data.sku and (not data.stock_ref or found.stock_ref == data.stock_ref)
+    return found.cost if same and found is not None and found.cost is not None else data.cost
 
 
 def _product_for_stock_ref(store_id: int, stock_ref: str | None) -> int | None:

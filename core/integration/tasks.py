@@ -138,7 +138,7 @@ def act(store: Any, event: StoreEvent, delivery_id: int | None = None) -> str:
     if event.kind == "product":
         return sync_store_product(store, event.product, delivery_id=delivery_id, api=_api_or_none(store)).outcome
     if event.kind == "cost":
-        return update_store_cost(store, event.cost, delivery_id=delivery_id).outcome
+        return update_store_cost(store, event.cost, delivery_id=delivery_id, api=_api_or_none(store)).outcome
     if event.kind == "authorize":
         try:
             authorize(store, event.credentials or {})

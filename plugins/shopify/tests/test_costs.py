@@ -107,6 +107,23 @@ def test_an_inventory_item_update_sets_the_cost_the_next_sale_uses(app, shopify_
         assert not_processed() == []
 
 
+def test_a_late_inventory_item_update_never_brings_back_an_older_cost(app, shopify_store):
+    """O11: the cost 40.00 event is delivered again after the 45.00 one; the ERP asks the shop's API and
+    keeps 45.00 (and the stock's value at it)."""
+    shop, ids = shopify_store.driver.sandbox, shopify_store.ids
+    shop.add_product("VASE-1", "Glass vase", "90.00", 5, cost=None, send=True)
+    shopify_store.driver.settle()
+    older = shop.set_cost("VASE-1", "40.00")
+    shop.set_cost("VASE-1", "45.00")
+    shop.send("inventory_items/update", older)
+    with app.app_context():
+        vase = product("VASE-1")
+        assert vase.purchase_price == D("45.00")
+        assert stock(vase.id, ids.warehouse) == (D("5"), D("225.00"))
+        assert trial_balance().difference == 0
+        assert not_processed() == []
+
+
 def test_a_cost_for_stock_the_erp_received_itself_changes_only_the_purchase_price(app, shopify_store):
     """O8: MUG-01's 10 in stock came from the ERP's own receipt at 7.50; Shopify's cost 9.75 becomes its
     purchase price and the stock keeps its value."""
