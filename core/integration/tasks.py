@@ -10,8 +10,9 @@ from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
+from core.integration.costs import update_store_cost
 from core.integration.inbox import delivery_request
-from core.integration.products import sync_store_product, update_store_cost
+from core.integration.products import sync_store_product
 from core.integration.reconcile import schedule_reconciliation
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
