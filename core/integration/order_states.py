@@ -64,11 +64,12 @@ def is_stale(
 ) -> bool:
     """Whether an order event is older than the version kept, so it must not overwrite it (O11).
 
-    With both versions known, the older loses. Otherwise a status that is not a completed one
+    With both versions known and different, the older loses. Otherwise (a version unknown, or the
+    same one, e.g. two events in the same second) a status that is not a completed one
     never demotes a record whose kept status is completed (a late ``created`` after ``completed``);
     a cancellation is never stale by status alone.
     """
-    if event_version is not None and kept_version is not None:
+    if event_version is not None and kept_version is not None and _aware(event_version) != _aware(kept_version):
         return _aware(event_version) < _aware(kept_version)
     if cancelled or kept_status is None:
         return False
