@@ -59,7 +59,7 @@ def book_order(
 def _book(
     store: StoreConnection, order: OrderData, *, manual: bool, api: StoreAPI | None, delivery_id: int | None
 ) -> BookingResult:
-    record, stale = _record(store, order)
+    record, stale, order = _record(store, order)
     if stale:
         return _stale(store, order, record, delivery_id)
     if record.invoice_id is not None and order.cancelled:
@@ -96,9 +96,11 @@ class _NeedsAttention(Exception):
     """The order is authentic but cannot be booked as it is; the message says what to fix."""
 
 
-def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool]:
-    """The order's row, created once (unique per store and external id) and kept up to date, and
-    whether ``order`` is stale: older than the version kept, which it then does not overwrite (O11)."""
+def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool, OrderData]:
+    """The order's row, created once (unique per store and external id) and kept up to date;
+    whether ``order`` is stale: older than the version kept, which it then does not overwrite (O11);
+    and the order to book: one that reached a completed status stays completed (O1) when a newer
+    version says otherwise (e.g. refunded), unless it is cancelled."""
     with atomic():
         insert_ignoring_conflicts(
             StoreOrder,
@@ -115,17 +117,19 @@ def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool]
             .execution_options(populate_existing=True)
         ).scalar_one()
         if record.invoice_id is not None:
-            return record, False
+            return record, False, order
+        completed = store.settings.get("completed_statuses") or []
         stale = is_stale(
             event_version=order.modified_at, kept_version=record.store_modified_at, event_status=order.status,
-            kept_status=record.store_status, completed=store.settings.get("completed_statuses") or [],
-            cancelled=order.cancelled,
+            kept_status=record.store_status, completed=completed, cancelled=order.cancelled,
         )
+        if not stale and record.store_status in completed and order.status not in completed and not order.cancelled:
+            order = dataclasses.replace(order, status=record.store_status)
         if not stale:
             record.store_status = order.status
             record.data = to_json(order)
             record.store_modified_at = newer(order.modified_at, record.store_modified_at)
-    return record, stale
+    return record, stale, order
 
 
 def _stale(store: StoreConnection, order: OrderData, record: StoreOrder, delivery_id: int | None) -> BookingResult:

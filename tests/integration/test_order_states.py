@@ -207,3 +207,23 @@ def test_order_states_only_move_forward():
     assert not allowed("booked", "needs_attention") and not allowed("booked", "skipped")
     assert not allowed("returned", "booked") and not allowed("returned", "partly_returned")
     assert not allowed("cancelled", "booked") and not allowed("booked", "cancelled")
+
+
+def test_a_held_order_refunded_in_the_store_stays_bookable_and_books_with_its_refund(app, dummy_shop):
+    """O1, O11: an order that reached a completed status stays completed for booking when a newer
+    version says it was refunded; once fixed, re-processing books it and then its refund."""
+    from core.integration.manual import reprocess_order
+
+    order = _held_order(dummy_shop)
+    dummy_shop.deliver("order", {**order, "modified_at": "2026-11-20T10:00:00+00:00"}, delivery="v1")
+    dummy_shop.deliver("order", {**order, "status": "refunded", "modified_at": "2026-11-20T11:00:00+00:00"})
+    dummy_shop.deliver("refund", _whole_refund(order))
+    _fix_sku(dummy_shop)
+    with app.app_context():
+        record = _order()
+        assert record.state == "needs_attention" and record.store_status == "completed"
+        assert _refund().state == "waiting"
+        assert reprocess_order(record.id).outcome == "booked"
+        assert count(ReturnInvoice) == 1 and _order().state == "returned"
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
+        assert _balanced()
