@@ -227,3 +227,33 @@ def test_a_held_order_refunded_in_the_store_stays_bookable_and_books_with_its_re
         assert count(ReturnInvoice) == 1 and _order().state == "returned"
         assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
         assert _balanced()
+
+
+def test_a_waiting_refund_is_booked_when_reconciliation_books_its_order(app, dummy_shop):
+    """O11, O12, R2: the order's webhooks were lost, its refund's was not; reconciliation books both, once."""
+    from core.integration.reconcile import reconcile_store
+
+    order = order_payload([("MUG-01", "2", "25.00")], external_id="lost-1")
+    dummy_shop.deliver("refund", _whole_refund(order))
+    dummy_shop.remote.orders["lost-1"] = OrderSchema().load(order)
+    with app.app_context():
+        assert _refund().state == "waiting"
+        reconcile_store(dummy_shop.store_id)
+        reconcile_store(dummy_shop.store_id)
+        assert count(SalesInvoice) == 1 and count(ReturnInvoice) == 1
+        assert _refund().state == "booked" and _order().state == "returned"
+        assert on_hand(dummy_shop.ids.mug, dummy_shop.ids.warehouse) == Decimal("10")
+
+
+def test_a_waiting_refund_is_booked_when_its_order_is_sent_by_hand(app, dummy_shop):
+    """O2, O11, R2: an order the ERP never received is sent by number; its waiting refund follows, once."""
+    from core.integration.manual import send_orders
+
+    order = order_payload([("MUG-01", "1", "25.00")], external_id="hand-1", number="H-1")
+    dummy_shop.deliver("refund", _whole_refund(order))
+    dummy_shop.remote.orders["hand-1"] = OrderSchema().load(order)
+    with app.app_context():
+        assert [r.outcome for r in send_orders(dummy_shop.store_id, ["H-1"])] == ["booked"]
+        assert [r.outcome for r in send_orders(dummy_shop.store_id, ["H-1"])] == ["already_booked"]
+        assert count(ReturnInvoice) == 1 and _refund().state == "booked"
+        assert _balanced()
