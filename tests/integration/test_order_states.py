@@ -257,3 +257,20 @@ def test_a_waiting_refund_is_booked_when_its_order_is_sent_by_hand(app, dummy_sh
         assert [r.outcome for r in send_orders(dummy_shop.store_id, ["H-1"])] == ["already_booked"]
         assert count(ReturnInvoice) == 1 and _refund().state == "booked"
         assert _balanced()
+
+
+def test_a_refund_of_an_order_ignored_by_o1_is_skipped_until_the_order_is_sent_by_hand(app, dummy_shop):
+    """O1, O2, O11: an order placed before the store was connected is ignored, and so is its refund (with
+    the reason); sending the order by hand books it and then the refund, once."""
+    from core.integration.manual import send_orders
+
+    order = {**order_payload([("MUG-01", "1", "25.00")], external_id="old-1", number="OLD-1"),
+             "created_at": "2020-01-01T10:00:00+00:00"}
+    dummy_shop.deliver("order", order)
+    dummy_shop.deliver("refund", _whole_refund(order))
+    with app.app_context():
+        assert _order().state == "skipped"
+        assert _refund().state == "skipped" and _refund().reason.startswith("order_ignored:")
+        dummy_shop.remote.orders["old-1"] = OrderSchema().load(order)
+        assert [r.outcome for r in send_orders(dummy_shop.store_id, ["OLD-1"])] == ["booked"]
+        assert count(ReturnInvoice) == 1 and _refund().state == "booked" and _order().state == "returned"
