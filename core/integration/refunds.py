@@ -81,7 +81,9 @@ def settle_refunds(store: StoreConnection, order_external_id: str, *, delivery_i
     results = []
     for record in held:
         ignored = record.state == "skipped" and (record.reason or "").startswith("order_ignored:")
-        if record.state != "waiting" and not ignored:
+        # ``pending``: a refund job that read the order just before it was booked may be about to
+        # make it wait; booking it here (once, by its unique key) leaves none waiting for nothing.
+        if record.state not in ("waiting", "pending") and not ignored:
             continue
         refund = RefundSchema().load(record.data)
         if order.invoice_id is None:
@@ -167,7 +169,11 @@ def _finish(
     state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention",
              "waiting": "waiting"}.get(outcome, "skipped")
     with atomic():
-        fresh = db.session.get(StoreRefund, record.id)
+        fresh = db.session.get(StoreRefund, record.id, populate_existing=True)
+        if fresh.return_invoice_id is not None and return_invoice is None:
+            # Booked meanwhile by its order's job (R2, O11): never back to waiting.
+            state, outcome = "booked", "already_booked"
+            reason = f"already booked as {db.session.get(ReturnInvoice, fresh.return_invoice_id).number}"
         fresh.state = state
         fresh.reason = reason if outcome != "booked" else None
         if return_invoice is not None:

@@ -274,3 +274,27 @@ def test_a_refund_of_an_order_ignored_by_o1_is_skipped_until_the_order_is_sent_b
         dummy_shop.remote.orders["old-1"] = OrderSchema().load(order)
         assert [r.outcome for r in send_orders(dummy_shop.store_id, ["OLD-1"])] == ["booked"]
         assert count(ReturnInvoice) == 1 and _refund().state == "booked" and _order().state == "returned"
+
+
+def test_a_refund_caught_mid_flight_when_its_order_is_booked_does_not_wait_for_nothing(app, dummy_shop):
+    """O11, R2: a refund whose job stored it but had not decided yet (``pending``) when its order was
+    booked is booked by the order's job; its own job, finishing late, finds it booked and changes nothing."""
+    from core.integration import refunds
+    from core.integration.connections import get_store
+    from core.integration.results import to_json
+    from core.platform.schemas import RefundSchema
+
+    order = order_payload([("MUG-01", "1", "25.00")])
+    refund = RefundSchema().load(_whole_refund(order))
+    with app.app_context():
+        db.session.add(StoreRefund(store_id=dummy_shop.store_id, external_id=refund.external_id,
+                                   order_external_id=refund.order_external_id, state="pending",
+                                   data=to_json(refund)))
+        db.session.commit()
+        db.session.remove()
+    dummy_shop.deliver("order", order)
+    with app.app_context():
+        assert _refund().state == "booked" and count(ReturnInvoice) == 1
+        late = refunds._finish(get_store(dummy_shop.store_id), refund, _refund(), "waiting",
+                               "order_not_booked: as the late job read it")
+        assert late.outcome == "already_booked" and _refund().state == "booked" and count(ReturnInvoice) == 1
