@@ -135,7 +135,7 @@ def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool,
 def _stale(store: StoreConnection, order: OrderData, record: StoreOrder, delivery_id: int | None) -> BookingResult:
     """An older version of the order arrived late: logged, nothing else changes (O11)."""
     def version(moment: object, status: str | None) -> str:
-        return moment.isoformat() if hasattr(moment, "isoformat") else f"status '{status}'"
+        return f"{moment.isoformat()}, status '{status}'" if hasattr(moment, "isoformat") else f"status '{status}'"
 
     why = state_reason("stale_event", event=version(order.modified_at, order.status),
                        kept=version(record.store_modified_at, record.store_status))

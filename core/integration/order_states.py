@@ -24,7 +24,7 @@ REASONS = {
     "order_not_booked": "its order is not booked yet; the refund is booked right after it",
     "order_cancelled": "its order was cancelled before it was booked, so there is nothing to return",
     "order_ignored": "its order was not booked ({why}); send the order by hand to book both",
-    "stale_event": "an older version of the order ({event}) than the one kept ({kept}); nothing changed",
+    "stale_event": "this version of the order ({event}) is older than the one kept ({kept}); nothing changed",
 }
 
 
