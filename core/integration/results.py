@@ -16,7 +16,8 @@ from core.services.chart import account_by_key
 
 @dataclass(frozen=True)
 class BookingResult:
-    """The outcome for one order: ``booked``, ``already_booked``, ``needs_attention`` or ``skipped``."""
+    """The outcome for one order or refund: ``booked``, ``already_booked``, ``needs_attention``, ``skipped``,
+    or (a refund whose order is not booked yet) ``waiting``."""
 
     outcome: str
     number: str

@@ -54,6 +54,8 @@ class OrderData:
     tax_total: Decimal | None = None
     created_at: datetime | None = None
     cancelled: bool = False
+    #: The store's version of the order (its last change); an older version never overwrites a newer one (O11).
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True)

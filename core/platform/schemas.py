@@ -88,6 +88,7 @@ class OrderSchema(_Base):
     tax_total = _money(load_default=None, allow_none=True)
     created_at = fields.AwareDateTime(load_default=None, allow_none=True)
     cancelled = fields.Boolean(load_default=False)
+    modified_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class RefundLineSchema(_Base):

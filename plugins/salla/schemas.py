@@ -145,6 +145,8 @@ class _Order(_Salla):
     items = fields.List(fields.Nested(_Item), required=True)
     customer = fields.Nested(_Customer, load_default=None, allow_none=True)
     date = fields.Nested(_Date, load_default=None, allow_none=True)
+    #: Not documented on Salla's order model; a ``{date, timezone}`` object or ``"Y-m-d H:M:S"`` when present.
+    updated_at = fields.Raw(load_default=None, allow_none=True)
 
 
 class _Product(_Salla):
@@ -175,7 +177,7 @@ class _Authorize(_Salla):
 # ---------------------------------------------------------------- mapping to the core
 
 
-def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
+def order_data(payload: Any, *, cancelled: bool = False, sent_at: datetime | None = None) -> OrderData:
     """Validate a Salla order model into :class:`OrderData`.
 
     Salla prices exclude VAT (``price_without_tax``), so ``prices_include_vat`` is false. The
@@ -184,6 +186,9 @@ def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
     orders). The cash-on-delivery fee is added to the shipping fee; the core taxes shipping while
     Salla does not tax that fee, so with a COD fee the core's VAT and total exceed Salla's by
     round(15 % × (shipping + COD)) − round(15 % × shipping).
+
+    The order's version (O11) is its ``updated_at`` when the payload has one, else ``sent_at``:
+    the webhook envelope's ``created_at``, the time of the event.
     """
     order = _Order().load(payload)
     slug = _status_slug(order["status"])
@@ -206,6 +211,7 @@ def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
         "tax_total": None if tax is None else tax["amount"],
         "created_at": _order_date(order["date"]),
         "cancelled": cancelled or slug == CANCELLED_SLUG,
+        "modified_at": _updated_at(order["updated_at"]) or (None if sent_at is None else sent_at.isoformat()),
     })
 
 
@@ -300,6 +306,21 @@ def _phone(mobile: Any, code: str | None) -> str | None:
     if number is None or number.startswith("+") or not code:
         return number
     return f"{code.strip()}{number}"
+
+
+def _updated_at(value: Any) -> str | None:
+    """An order's ``updated_at`` (a date object or ``"Y-m-d H:M:S"`` in Riyadh time), when readable."""
+    if isinstance(value, dict) and isinstance(value.get("date"), str):
+        try:
+            return _order_date(value)
+        except ValidationError:
+            return None
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=RIYADH).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def _order_date(date: dict[str, Any] | None) -> str | None:

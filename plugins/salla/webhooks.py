@@ -104,7 +104,7 @@ def _event(event: str, merchant: str, data: Any, sent_at: datetime | None) -> St
         return StoreEvent("authorize", event, merchant, credentials=credentials)
     if event in ORDER_EVENTS:
         model = data.get("order") if isinstance(data, dict) and isinstance(data.get("order"), dict) else data
-        order = schemas.order_data(model, cancelled=event == "order.cancelled")
+        order = schemas.order_data(model, cancelled=event == "order.cancelled", sent_at=sent_at)
         return StoreEvent("order", event, order.external_id, order=order)
     if event == "order.refunded":
         refund = schemas.refund_data(data, sent_at)

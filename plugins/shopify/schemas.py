@@ -143,6 +143,7 @@ class _Order(_Shopify):
     fulfillment_status = _text()
     cancelled_at = _text()
     created_at = _text()
+    updated_at = _text()
     currency = fields.String(required=True)
     taxes_included = fields.Boolean(required=True)
     email = _text()
@@ -250,6 +251,7 @@ def order_data(payload: Any) -> OrderData:
         "customer": _customer(order),
         "created_at": order["created_at"],
         "cancelled": bool(order["cancelled_at"]),
+        "modified_at": order["updated_at"],  # the order's version (O11)
     })
 
 

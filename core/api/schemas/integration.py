@@ -127,7 +127,7 @@ class SendOrdersSchema(Schema):
 class BookingResultSchema(Schema):
     number = fields.String()
     outcome = fields.String(
-        metadata={"description": "booked, already_booked, needs_attention, skipped, not_found or failed"}
+        metadata={"description": "booked, already_booked, needs_attention, skipped, waiting, not_found or failed"}
     )
     reason = fields.String(allow_none=True)
     invoice_id = fields.Integer(allow_none=True)
