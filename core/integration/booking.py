@@ -103,7 +103,9 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
         return "skipped", "cancelled before it was booked (O10)"
     if order.status not in completed:
         return "skipped", f"status '{order.status}' is not a completed status ({', '.join(completed)})"
-    if not manual and store.activated_at and order.created_at:
+    if not manual and store.activated_at is None:
+        return "skipped", "the store was never activated; activate it, or send the order by hand (O1, O2)"
+    if not manual and order.created_at:
         activated = store.activated_at if store.activated_at.tzinfo else store.activated_at.replace(tzinfo=UTC)
         if order.created_at < activated - CLOCK_SKEW:
             return "skipped", "created before the store was connected; send it by hand to book it (O1, O2)"

@@ -152,7 +152,7 @@ def credentials_form(store: StoreConnection, formdata: Any = None) -> tuple[Flas
 
     names = []
     for name, schema_field in schema_fields.items():
-        if schema_field.dump_only:
+        if schema_field.dump_only or schema_field.metadata.get("form") is False:  # kept by the plugin, not edited
             continue
         key = schema_field.data_key or name
         label = _(schema_field.metadata.get("label") or key.replace("_", " ").capitalize())  # core/web/labels.py
@@ -292,6 +292,7 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         missing=missing_for_booking(store.settings or {}),
         action_form=ActionForm(),
         duplicate=duplicate,
+        token_expires=connections.token_expiry(store),
     ), 409 if duplicate is not None else status
 
 

@@ -10,11 +10,11 @@ from core.integration.product_sync import schedule_product_push
 from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
-from core.platform.webhooks import Verdict, WebhookRequest
+from core.platform.webhooks import StoreUnidentified, Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
-from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
+from plugins.salla.webhooks import carries_tokens, delivery_key, merchant_of, parse_delivery, verify
 
 if TYPE_CHECKING:
     from core.models.invoices import SalesInvoice
@@ -52,8 +52,15 @@ class SallaPlugin(PlatformPlugin):
 
 
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
-        authentic = verify_signature(self.credentials(store).get("webhook_secret"), request.headers, request.body)
-        return Verdict.AUTHENTIC if authentic else Verdict.REJECT
+        """Authentic under either strategy (Signature or Token); another merchant's event, once the store's
+        merchant id is known, is acknowledged and not stored (the app's webhooks carry every merchant's)."""
+        values = self.credentials(store)
+        if not verify(values.get("webhook_secret"), request.headers, request.body):
+            return Verdict.REJECT
+        known, sent = self.merchant(store, values), merchant_of(request.body)
+        if known and sent and sent != known:
+            return Verdict.ACKNOWLEDGE
+        return Verdict.AUTHENTIC
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str:
         return delivery_key(request.body)
@@ -62,7 +69,19 @@ class SallaPlugin(PlatformPlugin):
         return carries_tokens(request.body)
 
     def parse(self, store: StoreConnection, request: WebhookRequest) -> StoreEvent:
-        return parse_delivery(request.body, self.credentials(store).get("store_ref") or store.external_ref)
+        """The delivery's event; until ``app.store.authorize`` tells the store's merchant id, nothing else is
+        acted on (:class:`StoreUnidentified`: it waits), and then another merchant's raises ``OtherStore``."""
+        known = self.merchant(store)
+        event = parse_delivery(request.body, known)
+        if known is None and event.kind != "authorize":
+            raise StoreUnidentified("the store's Salla merchant id is not known yet")
+        return event
+
+    def merchant(self, store: StoreConnection, values: dict | None = None) -> str | None:
+        """The store's merchant id (set by ``app.store.authorize`` or entered), or ``None``."""
+        values = self.credentials(store) if values is None else values
+        merchant = values.get("store_ref") or store.external_ref
+        return str(merchant) if merchant else None
 
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
         return SallaClient(credentials)

@@ -221,9 +221,11 @@ class SallaSandbox:
         self, *, merchant_id: int = 1305146709, access_token: str = "sandbox-access-token",
         refresh_token: str = "sandbox-refresh-token", webhook_secret: str = "sandbox-webhook-secret",
         rate_limit: int = 120, leak_per_second: float = 1.0, per_page_max: int = 60,
-        store_name: str = "Mizan Sandbox Store",
+        store_name: str = "Mizan Sandbox Store", security_strategy: str = "Signature",
     ) -> None:
         self.merchant_id = merchant_id
+        #: How deliveries prove themselves: ``Signature`` (HMAC of the body) or ``Token`` (the secret in ``Authorization``).
+        self.security_strategy = security_strategy
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.webhook_secret = webhook_secret
@@ -448,8 +450,11 @@ class SallaSandbox:
                     "created_at": webhook_timestamp(created_at or _now()), "data": data}
         body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Salla-Webhook-Sandbox",
-                   "X-Salla-Security-Strategy": "Signature",
-                   "X-Salla-Signature": sign(self.webhook_secret, body)}
+                   "X-Salla-Security-Strategy": self.security_strategy}
+        if self.security_strategy == "Token":
+            headers["Authorization"] = self.webhook_secret
+        else:
+            headers["X-Salla-Signature"] = sign(self.webhook_secret, body)
         return body, headers
 
     def send(self, event: str, data: Any) -> httpx.Response:
