@@ -259,7 +259,7 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
         store.status = "active"
         store.activated_at = store.activated_at or utcnow()
     release_waiting(store_id)  # deliveries kept while it was not active (design point 3)
-    return get_store(store_id)
+    return store
 
 
 def subscriptions(store: StoreConnection, plugin: PlatformPlugin, key: str) -> list[WebhookSubscription]:

@@ -39,7 +39,8 @@ def process_delivery(delivery_id: int) -> str:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status not in ("received", "failed"):
         return "nothing to do"
-    store = get_store(delivery.store_id)
+    store_id = delivery.store_id
+    store = get_store(store_id)
     try:
         events = _parse(store, delivery)
         _check_active(store, events)
@@ -47,8 +48,10 @@ def process_delivery(delivery_id: int) -> str:
     except Waiting as why:
         db.session.rollback()
         _mark(delivery_id, "waiting", str(why), failed=False)
-        if get_store(delivery.store_id).status == "active":  # activated meanwhile: its release may have missed this
-            release_waiting(delivery.store_id)
+        with atomic():
+            active = get_store(store_id).status == "active"
+        if active:  # activated meanwhile: its release may have missed this delivery
+            release_waiting(store_id)
         return "waiting"
     except NeedsAttention as problem:
         db.session.rollback()

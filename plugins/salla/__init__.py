@@ -14,7 +14,7 @@ from core.platform.webhooks import StoreUnidentified, Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
-from plugins.salla.webhooks import carries_tokens, delivery_key, merchant_of, parse_delivery, verify
+from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify
 
 if TYPE_CHECKING:
     from core.models.invoices import SalesInvoice
@@ -52,15 +52,10 @@ class SallaPlugin(PlatformPlugin):
 
 
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
-        """Authentic under either strategy (Signature or Token); another merchant's event, once the store's
-        merchant id is known, is acknowledged and not stored (the app's webhooks carry every merchant's)."""
-        values = self.credentials(store)
-        if not verify(values.get("webhook_secret"), request.headers, request.body):
-            return Verdict.REJECT
-        known, sent = self.merchant(store, values), merchant_of(request.body)
-        if known and sent and sent != known:
-            return Verdict.ACKNOWLEDGE
-        return Verdict.AUTHENTIC
+        """Authentic under the strategy it names: ``Signature`` (the default) or ``Token``. Another merchant's
+        event is authentic too (the app's secret is shared): it is kept and ``parse`` refuses it (OtherStore)."""
+        authentic = verify(self.credentials(store).get("webhook_secret"), request.headers, request.body)
+        return Verdict.AUTHENTIC if authentic else Verdict.REJECT
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str:
         return delivery_key(request.body)
@@ -77,10 +72,9 @@ class SallaPlugin(PlatformPlugin):
             raise StoreUnidentified("the store's Salla merchant id is not known yet")
         return event
 
-    def merchant(self, store: StoreConnection, values: dict | None = None) -> str | None:
+    def merchant(self, store: StoreConnection) -> str | None:
         """The store's merchant id (set by ``app.store.authorize`` or entered), or ``None``."""
-        values = self.credentials(store) if values is None else values
-        merchant = values.get("store_ref") or store.external_ref
+        merchant = self.credentials(store).get("store_ref") or store.external_ref
         return str(merchant) if merchant else None
 
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:

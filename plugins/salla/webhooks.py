@@ -70,13 +70,6 @@ def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
     return verify_signature(secret, headers, body)
 
 
-def merchant_of(body: bytes) -> str | None:
-    """The envelope's ``merchant`` as text, or ``None`` when the body does not name one."""
-    envelope = _envelope(body)
-    merchant = _scalar(envelope.get("merchant")) if envelope is not None else ""
-    return merchant or None
-
-
 def _envelope(body: bytes) -> dict[str, Any] | None:
     """The body as a JSON object, or ``None`` when it cannot be read as one (never raises)."""
     try:

@@ -95,13 +95,14 @@ def test_before_authorize_no_merchant_is_acted_on_and_a_foreign_one_is_never_boo
         db.session.remove()
 
 
-def test_once_the_merchant_is_known_another_merchants_delivery_is_acknowledged_and_not_stored(app, salla):
+def test_once_the_merchant_is_known_another_merchants_delivery_needs_attention_and_never_books(app, salla):
     post(salla, "app.store.authorize", salla.sandbox.authorize(send=False))
-    response = post(salla, "order.created", completed_order(other_merchant(salla)), other_merchant(salla))
-    assert response.status_code == 200 and "nothing to process" in response.get_json()["message"]
-    assert [status for status, _ in deliveries(app)] == ["processed"]  # the authorize only
+    assert post(salla, "order.created", completed_order(other_merchant(salla)), other_merchant(salla)).status_code == 200
+    authorized, foreign = deliveries(app)
+    assert authorized == ("processed", None)
+    assert foreign[0] == "needs_attention" and foreign[1].startswith("other_store: ")
     with app.app_context():
-        assert count(StoreOrder) == 0
+        assert count(StoreOrder) == 0 and count(SalesInvoice) == 0
         db.session.remove()
 
 
