@@ -13,7 +13,7 @@ from core.integration.clients import client_for
 from core.integration.links import linked_id
 from core.integration.products import create_from_store, from_order_line, product_for_order_line
 from core.integration.refunds import book_refund
-from core.integration.results import BookingResult, clearing_account, to_json
+from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
@@ -150,6 +150,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         shipping=order.shipping,
         rounding=check.rounding,
         payment_account_id=clearing_account(store) if paid else None,
+        revenue_account_id=sales_account(store),
         lines=[
             InvoiceLineDraft(product_ids[line.sku], line.quantity, line.unit_price, line.discount, line.name[:300])
             for line in order.lines
