@@ -37,12 +37,20 @@ from core.integration.manual import send_orders
 from core.integration.product_sync import start_product_sync
 from core.integration.queries import stores_statement
 from core.integration.settings import missing_for_booking
-from core.models import Branch, Client, ProductSyncRun, StoreConnection, StoreOrder, Warehouse
+from core.models import (
+    Account,
+    Branch,
+    Client,
+    ProductSyncRun,
+    StoreConnection,
+    StoreOrder,
+    Warehouse,
+)
 from core.plugins import registry
 from core.services.errors import ServiceError
 from core.services.transaction import atomic
 from core.web.auth import role_required
-from core.web.pages import show_service_error
+from core.web.pages import label, show_service_error
 from core.web.reasons import product_reason
 from core.web.sync import int_or_none, invoice_url
 
@@ -107,6 +115,7 @@ class SettingsForm(FlaskForm):
     update_inventory = BooleanField(_l("Update the store's inventory from the ERP"))
     product_sync = BooleanField(_l("Push new ERP products to this store"))
     completed_statuses = StringField(_l("Completed order statuses"), validators=[Length(max=500)])
+    sales_account_id = SelectField(_l("Sales account"), coerce=int_or_none)
 
     def validate_warehouse_id(self, field: SelectField) -> None:
         if field.data is None:
@@ -191,6 +200,7 @@ def settings_form(store: StoreConnection, formdata: Any = None) -> SettingsForm:
             "update_inventory": settings.get("update_inventory", False),
             "product_sync": settings.get("product_sync", False),
             "completed_statuses": ", ".join(statuses) if statuses else "",
+            "sales_account_id": settings.get("sales_account_id"),
         },
     )
     none = [SelectChoice("", _("— choose —"))]
@@ -209,6 +219,12 @@ def settings_form(store: StoreConnection, formdata: Any = None) -> SettingsForm:
     form.warehouse_id.choices = none + [
         SelectChoice(str(row.id), f"{row.code} · {row.name}")
         for row in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()
+    ]
+    form.sales_account_id.choices = [SelectChoice("", _("— the platform's sales account, else the company's —"))] + [
+        SelectChoice(str(row.id), f"{row.code} · {label(row)}")
+        for row in db.session.execute(
+            select(Account).where(Account.type == "revenue", Account.is_group.is_(False)).order_by(Account.code)
+        ).scalars()
     ]
     if not warehouse_choosable(store):
         del form.warehouse_id  # chosen once the store is connected (C4)
@@ -436,6 +452,7 @@ def save_settings(store_id: int):  # noqa: ANN201
             "update_inventory": form.update_inventory.data,
             "product_sync": form.product_sync.data,
             "completed_statuses": _statuses(form.completed_statuses.data) or None,
+            "sales_account_id": form.sales_account_id.data,
         }
         if "warehouse_id" in form:
             values["warehouse_id"] = form.warehouse_id.data
