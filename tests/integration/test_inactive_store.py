@@ -106,3 +106,26 @@ def test_a_store_without_an_activation_time_books_nothing_unless_by_hand(app, pe
         by_hand = book_order(db.session.get(StoreConnection, pending_shop.store_id), data, manual=True)
         assert by_hand.outcome == "booked"
         db.session.remove()
+
+
+def test_activating_through_the_cli_releases_waiting_deliveries(app, runner, pending_shop):
+    pending_shop.deliver("order", order_payload([("MUG-01", "1", "25")], number="#CLI"))
+    assert _orders(app) == {}
+    result = runner.invoke(args=["stores", "activate", str(pending_shop.store_id), "--key", pending_shop.key])
+    assert result.exit_code == 0, result.output
+    assert _orders(app)["#CLI"] == ("booked", None)
+    assert [status for status, _ in _deliveries(app, pending_shop.store_id)] == ["processed"]
+
+
+def test_a_waiting_delivery_redelivered_is_not_stored_twice_and_books_once_on_activation(app, pending_shop):
+    """O3 with waiting: the platform's retry of a waiting delivery is a duplicate; activation books the order once."""
+    order = order_payload([("MUG-01", "1", "25")], number="#DUP")
+    for _ in range(3):
+        assert pending_shop.deliver("order", order, delivery="same-1").status_code == 200
+    pending_shop.deliver("order", order, delivery="same-2")  # the same order in another delivery
+    with app.app_context():
+        connections.activate(pending_shop.store_id, pending_shop.key)
+        db.session.remove()
+    assert [status for status, _ in _deliveries(app, pending_shop.store_id)] == ["processed", "processed"]
+    assert _orders(app)["#DUP"] == ("booked", None)
+    assert _count(app, SalesInvoice) == 1
