@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import fields as ma_fields
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -45,6 +45,7 @@ from core.models import (
     StoreConnection,
     StoreOrder,
     Warehouse,
+    WebhookDelivery,
 )
 from core.plugins import registry
 from core.services.errors import ServiceError
@@ -309,6 +310,8 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         action_form=ActionForm(),
         duplicate=duplicate,
         token_expires=connections.token_expiry(store),
+        waiting=db.session.execute(select(func.count()).select_from(WebhookDelivery).where(
+            WebhookDelivery.store_id == store.id, WebhookDelivery.status == "waiting")).scalar_one(),
     ), 409 if duplicate is not None else status
 
 
