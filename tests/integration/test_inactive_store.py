@@ -127,5 +127,5 @@ def test_a_waiting_delivery_redelivered_is_not_stored_twice_and_books_once_on_ac
         connections.activate(pending_shop.store_id, pending_shop.key)
         db.session.remove()
     assert [status for status, _ in _deliveries(app, pending_shop.store_id)] == ["processed", "processed"]
-    assert _orders(app)["#DUP"] == ("booked", None)
+    assert _orders(app)["#DUP"][0] == "booked"
     assert _count(app, SalesInvoice) == 1
