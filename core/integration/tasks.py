@@ -48,10 +48,11 @@ def process_delivery(delivery_id: int) -> str:
     except Waiting as why:
         db.session.rollback()
         _mark(delivery_id, "waiting", str(why), failed=False)
-        with atomic():
-            active = get_store(store_id).status == "active"
-        if active:  # activated meanwhile: its release may have missed this delivery
-            release_waiting(store_id)
+        if why.until_active:
+            with atomic():
+                active = get_store(store_id).status == "active"
+            if active:  # activated meanwhile: its release may have missed this delivery
+                release_waiting(store_id)
         return "waiting"
     except NeedsAttention as problem:
         db.session.rollback()
@@ -99,13 +100,20 @@ class NeedsAttention(Exception):
 
 
 class Waiting(Exception):
-    """The delivery is kept, not acted on, until its store is activated; the message is its reason."""
+    """The delivery is kept, not acted on, until its store is activated; the message is its reason.
+
+    ``until_active``: it waits only for the store's status (so a store activated meanwhile releases it at once).
+    """
+
+    def __init__(self, message: str, *, until_active: bool = False) -> None:
+        super().__init__(message)
+        self.until_active = until_active
 
 
 def _check_active(store: Any, events: list[StoreEvent]) -> None:
     """Only an authorize event is acted on for a store that is not active (design point 3); others wait."""
     if store.status != "active" and not all(event.kind == "authorize" for event in events):
-        raise Waiting(reason("store_not_active", status=store.status))
+        raise Waiting(reason("store_not_active", status=store.status), until_active=True)
 
 
 def reason(code: str, **params: Any) -> str:

@@ -1127,9 +1127,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve.add_argument("--refresh-token", default="sandbox-refresh-token")
     serve.add_argument("--secret", default="sandbox-webhook-secret")
     serve.add_argument("--webhook-target", default=None, help="URL receiving the webhooks")
+    serve.add_argument("--security-strategy", choices=("Signature", "Token"), default="Signature",
+                       help="how webhooks prove themselves: an HMAC signature, or the secret in Authorization")
     args = parser.parse_args(argv)
     sandbox = SallaSandbox(merchant_id=args.merchant, access_token=args.token,
-                           refresh_token=args.refresh_token, webhook_secret=args.secret)
+                           refresh_token=args.refresh_token, webhook_secret=args.secret,
+                           security_strategy=args.security_strategy)
     seed_demo(sandbox)
     sandbox.set_webhook_target(args.webhook_target)
     server = sandbox.serve(args.host, args.port).start()
@@ -1138,7 +1141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  merchant id     {sandbox.merchant_id}")
     print(f"  access token    {sandbox.access_token}")
     print(f"  refresh token   {sandbox.refresh_token}")
-    print(f"  webhook secret  {sandbox.webhook_secret}")
+    print(f"  webhook secret  {sandbox.webhook_secret} ({sandbox.security_strategy} strategy)")
     print(f"  webhook target  {sandbox.webhook_target or '(none: POST {url} to /_sandbox/webhook-target)'}")
     print(f"  state           {server.url}{CONTROL_PREFIX}/state", flush=True)
     try:

@@ -190,3 +190,21 @@ def _signed_in(app, monkeypatch):
         session["_user_id"] = f"{user_id}:0"
         session["_fresh"] = True
     return client
+
+
+def test_an_active_store_whose_merchant_is_unknown_keeps_orders_waiting_until_authorize(app, salla):
+    """Issue 9 case 3: even an active store acts on nothing but the authorize event until its merchant id is known."""
+    with app.app_context():
+        store = db.session.get(StoreConnection, salla.store_id)
+        store.status = "active"
+        db.session.commit()
+        db.session.remove()
+    order = completed_order(salla.sandbox)
+    post(salla, "order.created", order)
+    [(status, reason)] = deliveries(app)
+    assert status == "waiting" and reason.startswith("store_not_identified: ")
+    post(salla, "app.store.authorize", salla.sandbox.authorize(send=False))
+    assert [status for status, _ in deliveries(app)] == ["processed", "processed"]
+    with app.app_context():
+        assert db.session.execute(select(StoreOrder.state)).scalar_one() == "booked"
+        db.session.remove()
