@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.extensions import db
-from core.models import Account, StoreConnection
+from core.models import Account, StoreConnection, StoreOrder
 from tests.web.integration_fixtures import *  # noqa: F403  (the fixtures sign_in and dummy_shop)
 from tests.web.integration_fixtures import order_payload
 
@@ -22,6 +22,21 @@ def test_a_delivery_to_a_store_not_active_shows_as_waiting_with_its_reason_in_th
     assert "waiting for the store's activation" in page
     store_page = sign_in("admin").text(f"/stores/{dummy_shop.store_id}")
     assert "Deliveries waiting for the activation: 1." in store_page
+
+
+def test_activating_the_store_in_the_web_ui_books_its_waiting_order(app, dummy_shop, sign_in):
+    with app.app_context():
+        store = db.session.get(StoreConnection, dummy_shop.store_id)
+        store.status, store.activated_at = "pending", None
+        db.session.commit()
+        db.session.remove()
+    dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25")], number="#WEB"))
+    response = sign_in("admin").post(f"/stores/{dummy_shop.store_id}/activate", {"key": dummy_shop.key})
+    assert response.status_code == 302
+    with app.app_context():
+        state = db.session.execute(select(StoreOrder.state).where(StoreOrder.number == "#WEB")).scalar_one()
+        assert state == "booked"
+        db.session.remove()
 
 
 def test_an_admin_chooses_the_stores_sales_account(app, dummy_shop, sign_in):
