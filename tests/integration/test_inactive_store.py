@@ -129,3 +129,26 @@ def test_a_waiting_delivery_redelivered_is_not_stored_twice_and_books_once_on_ac
     assert [status for status, _ in _deliveries(app, pending_shop.store_id)] == ["processed", "processed"]
     assert _orders(app)["#DUP"][0] == "booked"
     assert _count(app, SalesInvoice) == 1
+
+
+def test_a_delivery_marked_waiting_just_after_the_activation_released_is_processed_all_the_same(
+        app, pending_shop, monkeypatch):
+    """The activation commits and releases while a job is deciding that its delivery waits: the job sees the store
+    active once it has marked the delivery, and releases it itself (nothing waits forever)."""
+    from core.integration import tasks
+
+    original = tasks._mark
+
+    def mark_then_activate_elsewhere(delivery_id, status, error, **options):
+        original(delivery_id, status, error, **options)
+        if status == "waiting":  # a concurrent activation, whose release found nothing waiting yet
+            with app.app_context():
+                store = db.session.get(StoreConnection, pending_shop.store_id)
+                store.status, store.activated_at = "active", datetime.now(UTC)
+                db.session.commit()
+                db.session.remove()
+
+    monkeypatch.setattr(tasks, "_mark", mark_then_activate_elsewhere)
+    pending_shop.deliver("order", order_payload([("MUG-01", "1", "25")], number="#RACE"))
+    assert [status for status, _ in _deliveries(app, pending_shop.store_id)] == ["processed"]
+    assert _orders(app)["#RACE"] == ("booked", None)
