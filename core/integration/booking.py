@@ -15,7 +15,7 @@ from core.integration.order_states import ENDS, is_stale, move, newer
 from core.integration.order_states import reason as state_reason
 from core.integration.products import create_from_store, from_order_line, product_for_order_line
 from core.integration.refunds import book_refund, settle_refunds
-from core.integration.results import BookingResult, clearing_account, to_json
+from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
@@ -150,7 +150,9 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
         return "skipped", "cancelled before it was booked (O10)"
     if order.status not in completed:
         return "skipped", f"status '{order.status}' is not a completed status ({', '.join(completed)})"
-    if not manual and store.activated_at and order.created_at:
+    if not manual and store.activated_at is None:
+        return "skipped", "the store was never activated; activate it, or send the order by hand (O1, O2)"
+    if not manual and order.created_at:
         activated = store.activated_at if store.activated_at.tzinfo else store.activated_at.replace(tzinfo=UTC)
         if order.created_at < activated - CLOCK_SKEW:
             return "skipped", "created before the store was connected; send it by hand to book it (O1, O2)"
@@ -195,6 +197,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         shipping=order.shipping,
         rounding=check.rounding,
         payment_account_id=clearing_account(store) if paid else None,
+        revenue_account_id=sales_account(store),
         lines=[
             InvoiceLineDraft(product_ids[line.sku], line.quantity, line.unit_price, line.discount, line.name[:300])
             for line in order.lines

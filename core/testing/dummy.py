@@ -190,6 +190,7 @@ class DummyPlugin(PlatformPlugin):
     stock_batch_size = 2  # small, so that tests see batching
     default_accounts = [
         DefaultAccount("1190", "dummy_clearing", "asset", "Dummy payment clearing", "مقاصة مدفوعات المتجر التجريبي", "11"),
+        DefaultAccount("4190", "dummy_sales", "revenue", "Dummy sales", "مبيعات المتجر التجريبي", "4"),
     ]
 
     capabilities = frozenset({"order_by_id", "refunds_via_api", "reconcile", "order_annotation", "partial_refunds",

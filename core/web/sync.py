@@ -27,6 +27,7 @@ blueprint = Blueprint("sync", __name__, url_prefix="/sync")
 
 STATUS_LABELS = {
     "received": _l("received"),
+    "waiting": _l("waiting for the store's activation"),
     "booked": _l("booked"),
     "done": _l("done"),
     "skipped": _l("skipped"),

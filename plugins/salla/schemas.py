@@ -34,6 +34,8 @@ class SallaCredentialsSchema(Schema):
     api_base = fields.Url(load_default=DEFAULT_API_BASE, require_tld=False, schemes={"http", "https"})
     store_ref = fields.String(load_default=None, allow_none=True)
     branch_id = fields.Integer(load_default=None, allow_none=True)
+    #: When the access token expires (unix time, from ``app.store.authorize``): shown on the store page, not edited.
+    token_expires_at = fields.Integer(load_default=None, allow_none=True, metadata={"form": False})
 
 
 # ---------------------------------------------------------------- fields
@@ -172,6 +174,8 @@ class _Category(_Salla):
 class _Authorize(_Salla):
     access_token = fields.String(required=True, validate=validate.Length(min=1))
     refresh_token = _text()
+    #: When the access token expires (unix time).
+    expires = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**53))
 
 
 # ---------------------------------------------------------------- mapping to the core
@@ -255,6 +259,8 @@ def authorize_credentials(payload: Any, merchant: str) -> dict[str, Any]:
     values = {"access_token": tokens["access_token"], "store_ref": merchant}
     if tokens["refresh_token"]:
         values["refresh_token"] = tokens["refresh_token"]
+    if tokens["expires"] is not None:
+        values["token_expires_at"] = tokens["expires"]
     return values
 
 
