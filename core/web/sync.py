@@ -27,7 +27,6 @@ blueprint = Blueprint("sync", __name__, url_prefix="/sync")
 
 STATUS_LABELS = {
     "received": _l("received"),
-    "waiting": _l("waiting for the store's activation"),
     "booked": _l("booked"),
     "done": _l("done"),
     "skipped": _l("skipped"),
@@ -36,7 +35,7 @@ STATUS_LABELS = {
     "pending": _l("pending"),
     "processed": _l("processed"),  # webhook deliveries
     "ignored": _l("ignored"),
-    "waiting": _l("waiting"),  # a refund waiting for its order to be booked (O11)
+    "waiting": _l("waiting"),  # a delivery waiting for its store's activation, a refund for its order (O11)
     "cancelled": _l("cancelled"),
     "returned": _l("returned"),
     "partly_returned": _l("partly returned"),
