@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import psycopg
@@ -154,6 +155,36 @@ def test_upgrading_drops_credential_headers_and_redacts_tokens_in_deliveries_sto
             assert json.loads(done.body)["data"] == {"access_token": "[redacted]", "refresh_token": "[redacted]",
                                                      "scope": "orders.read"}
             assert json.loads(pending.body) == waiting  # its job still needs the token
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_upgrading_lets_refunds_skipped_for_an_unbooked_order_wait_for_it(scratch_url, tmp_path):
+    """O11 for existing installs: a refund skipped before 0011 because its order was not booked now waits."""
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": scratch_url,
+                        "INSTANCE_PATH": str(tmp_path / "instance")})
+    with other.app_context():
+        try:
+            upgrade(revision="0010_reconcile_cursor")
+            db.session.execute(text(
+                "INSERT INTO store_connections (platform, name, status, key_hash, key_prefix, key_created_at,"
+                " settings, created_at) VALUES ('dummy', 'Old shop', 'active', :hash, 'mzs_old', :now, '{}', :now)"
+            ), {"hash": "1" * 64, "now": datetime.now(UTC)})
+            store_id = db.session.execute(text("SELECT max(id) FROM store_connections")).scalar_one()
+            for external_id, reason in (("r-1", "its order was never booked, so there is nothing to return"),
+                                        ("r-2", "the refund names neither lines nor an amount")):
+                db.session.execute(text(
+                    "INSERT INTO store_refunds (store_id, external_id, order_external_id, state, reason, data,"
+                    " updated_at) VALUES (:store, :ext, 'o-1', 'skipped', :reason, '{}', :now)"
+                ), {"store": store_id, "ext": external_id, "reason": reason, "now": datetime.now(UTC)})
+            db.session.commit()
+            db.session.remove()
+
+            upgrade(revision="heads")
+
+            states = dict(db.session.execute(text("SELECT external_id, state FROM store_refunds")).all())
+            assert states == {"r-1": "waiting", "r-2": "skipped"}
         finally:
             db.session.remove()
             db.engine.dispose()

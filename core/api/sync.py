@@ -10,6 +10,7 @@ from core.api.operations import operation
 from core.api.pagination import paginate_query
 from core.api.schemas.fields import URL_ID
 from core.api.schemas.integration import (
+    BookingResultSchema,
     DeliveryQuery,
     DeliverySchema,
     ProductSyncRunSchema,
@@ -21,6 +22,7 @@ from core.api.schemas.integration import (
     SyncLogQuery,
 )
 from core.integration import queries
+from core.integration.manual import reprocess_order
 from core.integration.product_sync import start_product_sync
 from core.jobs import enqueue
 from core.models import ProductSyncRun, StoreOrder, SyncLogEntry
@@ -119,6 +121,19 @@ def get_store_order(order_id: int) -> dict[str, Any]:
     )
 
 
+@operation(
+    "Re-process a store order",
+    TAG_ORDERS,
+    response=BookingResultSchema,
+    description="Books a held order again once its cause is fixed (O5, O6), with the store's newest version "
+    "of it (the store API's, unless older than the one kept, O11); its waiting refunds are booked right "
+    "after it. A booked order answers already_booked and changes nothing (O3). 404 for an unknown id, "
+    "409 when the store is not active.",
+)
+def reprocess_store_order(order_id: int) -> dict[str, Any]:
+    return BookingResultSchema().dump(reprocess_order(order_id))
+
+
 @operation("List webhook deliveries (without their bodies), newest first", TAG_ORDERS, response=DeliverySchema,
            query=DeliveryQuery, paginated=True)
 def list_deliveries() -> dict[str, Any]:
@@ -136,4 +151,6 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/store-orders", "store_orders_list", list_store_orders, methods=["GET"])
     blueprint.add_url_rule(f"/store-orders/<{URL_ID}:order_id>", "store_orders_get", get_store_order,
                            methods=["GET"])
+    blueprint.add_url_rule(f"/store-orders/<{URL_ID}:order_id>/reprocess", "store_orders_reprocess",
+                           reprocess_store_order, methods=["POST"])
     blueprint.add_url_rule("/webhook-deliveries", "webhook_deliveries_list", list_deliveries, methods=["GET"])

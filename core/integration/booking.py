@@ -11,9 +11,11 @@ from core.extensions import db
 from core.integration.amounts import reconcile
 from core.integration.clients import client_for
 from core.integration.links import linked_id
+from core.integration.order_states import ENDS, is_stale, move, newer
+from core.integration.order_states import reason as state_reason
 from core.integration.products import create_from_store, from_order_line, product_for_order_line
-from core.integration.refunds import book_refund
-from core.integration.results import BookingResult, clearing_account, to_json
+from core.integration.refunds import book_refund, settle_refunds
+from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
@@ -44,8 +46,22 @@ def book_order(
     api: StoreAPI | None = None,
     delivery_id: int | None = None,
 ) -> BookingResult:
-    """Book ``order`` from ``store`` when the rules allow it; record and log the outcome."""
-    record = _record(store, order)
+    """Book ``order`` from ``store`` when the rules allow it; record and log the outcome.
+
+    Then the order's waiting refunds are booked (or skipped when it was cancelled): same job,
+    after the order's commit (O11, R2).
+    """
+    result = _book(store, order, manual=manual, api=api, delivery_id=delivery_id)
+    settle_refunds(store, order.external_id, delivery_id=delivery_id)
+    return result
+
+
+def _book(
+    store: StoreConnection, order: OrderData, *, manual: bool, api: StoreAPI | None, delivery_id: int | None
+) -> BookingResult:
+    record, stale, order = _record(store, order)
+    if stale:
+        return _stale(store, order, record, delivery_id)
     if record.invoice_id is not None and order.cancelled:
         cancellation = RefundData(f"cancel:{order.external_id}", order.external_id, whole_order=True)
         return book_refund(store, cancellation, delivery_id=delivery_id)  # O10: booked, then cancelled
@@ -53,6 +69,8 @@ def book_order(
         invoice = db.session.get(SalesInvoice, record.invoice_id)
         return _finish(store, order, record, "already_booked", f"already booked as {invoice.number}", invoice,
                        delivery_id)
+    if record.state in ENDS:
+        return _finish(store, order, record, "skipped", record.reason, None, delivery_id)
     refusal = _refusal(store, order, manual)
     if refusal is not None:
         outcome, reason = refusal
@@ -78,23 +96,52 @@ class _NeedsAttention(Exception):
     """The order is authentic but cannot be booked as it is; the message says what to fix."""
 
 
-def _record(store: StoreConnection, order: OrderData) -> StoreOrder:
-    """The order's row, created once (unique per store and external id) and kept up to date."""
+def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool, OrderData]:
+    """The order's row, created once (unique per store and external id) and kept up to date;
+    whether ``order`` is stale: older than the version kept, which it then does not overwrite (O11);
+    and the order to book: one that reached a completed status stays completed (O1) when a newer
+    version says otherwise (e.g. refunded), unless it is cancelled."""
     with atomic():
         insert_ignoring_conflicts(
             StoreOrder,
             [{
                 "store_id": store.id, "external_id": order.external_id, "number": order.number,
                 "store_status": order.status, "state": "pending", "data": to_json(order),
+                "store_modified_at": order.modified_at,
             }],
         )
         record = db.session.execute(
-            select(StoreOrder).where(StoreOrder.store_id == store.id, StoreOrder.external_id == order.external_id)
+            select(StoreOrder)
+            .where(StoreOrder.store_id == store.id, StoreOrder.external_id == order.external_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).scalar_one()
-        if record.invoice_id is None:
+        if record.invoice_id is not None:
+            return record, False, order
+        completed = store.settings.get("completed_statuses") or []
+        stale = is_stale(
+            event_version=order.modified_at, kept_version=record.store_modified_at, event_status=order.status,
+            kept_status=record.store_status, completed=completed, cancelled=order.cancelled,
+        )
+        if not stale and record.store_status in completed and order.status not in completed and not order.cancelled:
+            order = dataclasses.replace(order, status=record.store_status)
+        if not stale:
             record.store_status = order.status
             record.data = to_json(order)
-    return record
+            record.store_modified_at = newer(order.modified_at, record.store_modified_at)
+    return record, stale, order
+
+
+def _stale(store: StoreConnection, order: OrderData, record: StoreOrder, delivery_id: int | None) -> BookingResult:
+    """An older version of the order arrived late: logged, nothing else changes (O11)."""
+    def version(moment: object, status: str | None) -> str:
+        return f"{moment.isoformat()}, status '{status}'" if hasattr(moment, "isoformat") else f"status '{status}'"
+
+    why = state_reason("stale_event", event=version(order.modified_at, order.status),
+                       kept=version(record.store_modified_at, record.store_status))
+    with atomic():
+        log_event(store.id, "order", "skipped", external_id=order.external_id, reason=why, delivery_id=delivery_id)
+    return BookingResult("skipped", order.number, why)
 
 
 def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[str, str] | None:
@@ -103,7 +150,9 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
         return "skipped", "cancelled before it was booked (O10)"
     if order.status not in completed:
         return "skipped", f"status '{order.status}' is not a completed status ({', '.join(completed)})"
-    if not manual and store.activated_at and order.created_at:
+    if not manual and store.activated_at is None:
+        return "skipped", "the store was never activated; activate it, or send the order by hand (O1, O2)"
+    if not manual and order.created_at:
         activated = store.activated_at if store.activated_at.tzinfo else store.activated_at.replace(tzinfo=UTC)
         if order.created_at < activated - CLOCK_SKEW:
             return "skipped", "created before the store was connected; send it by hand to book it (O1, O2)"
@@ -148,6 +197,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         shipping=order.shipping,
         rounding=check.rounding,
         payment_account_id=clearing_account(store) if paid else None,
+        revenue_account_id=sales_account(store),
         lines=[
             InvoiceLineDraft(product_ids[line.sku], line.quantity, line.unit_price, line.discount, line.name[:300])
             for line in order.lines
@@ -184,7 +234,7 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
             store_quantity = known if known is not None and known > 0 else Decimal(0)
             # Only the store's own product data links the new product to a store product.
             found = create_from_store(store, data or from_order_line(line), store_quantity + ordered,
-                                      link_to_store=data is not None)
+                                      link_to_store=data is not None, api=api)
         ids[line.sku] = found
     return ids
 
@@ -210,9 +260,11 @@ def _finish(
     state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention"}.get(
         outcome, "skipped" if record.invoice_id is None else "booked"
     )
+    if state == "skipped" and order.cancelled:
+        state = "cancelled"  # O10: an end; a booked order that is cancelled is returned instead
     with atomic():
         fresh = db.session.get(StoreOrder, record.id)
-        fresh.state = state
+        fresh.state = move(fresh.state, state)
         fresh.reason = reason if outcome != "booked" else None
         if invoice is not None:
             fresh.invoice_id = invoice.id

@@ -195,6 +195,24 @@ def send_orders_command(store_id: int, numbers: tuple[str, ...]) -> None:
         click.echo(f"{result.number}: {result.outcome}{invoice}{reason}")
 
 
+@stores_cli.command("reprocess")
+@click.argument("target_id", metavar="ID", type=int)
+@click.option("--held", "--all-held", "held", is_flag=True,
+              help="ID is a store: re-process every order of it that needs attention.")
+@clear_errors
+def reprocess_command(target_id: int, held: bool) -> None:
+    """Re-process the held store order ID (O5, O6, O11), or with --held every held order of store ID."""
+    from core.integration.manual import reprocess_held, reprocess_order
+
+    results = reprocess_held(target_id) if held else [reprocess_order(target_id)]
+    if not results:
+        click.echo("No order of this store needs attention.")
+    for result in results:
+        invoice = f" → {result.invoice_number}" if result.invoice_number else ""
+        reason = f": {result.reason}" if result.reason else ""
+        click.echo(f"{result.number}: {result.outcome}{invoice}{reason}")
+
+
 @stores_cli.command("sync-products")
 @click.argument("store_id", type=int)
 @clear_errors

@@ -5,6 +5,7 @@ import hashlib
 import secrets as token_source
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.settings import StoreSettingsSchema
+from core.integration.waiting import release_waiting
 from core.models import StoreConnection
 from core.models.base import utcnow
 from core.platform.base import Credentials, PlatformPlugin, StoreAPI, StoreAPIError
@@ -104,6 +106,21 @@ def webhook_url(key: str) -> str:
 def credentials(store: StoreConnection) -> dict[str, Any]:
     """The store's decrypted credentials (for plugins; never returned by the API)."""
     return decrypt_json(store.credentials_encrypted)
+
+
+#: A credentials field a plugin may keep: when the store's access token expires (unix time); the store page shows it.
+TOKEN_EXPIRY_FIELD = "token_expires_at"
+
+
+def token_expiry(store: StoreConnection) -> datetime | None:
+    """When the store's access token expires, when its platform told (``token_expires_at``), else ``None``."""
+    if not store.credentials_encrypted:
+        return None
+    try:
+        value = credentials(store).get(TOKEN_EXPIRY_FIELD)
+        return datetime.fromtimestamp(int(value), UTC) if value not in (None, "") else None
+    except (ValueError, TypeError, OverflowError, OSError):  # unreadable credentials or a nonsense time
+        return None
 
 
 def masked_credentials(store: StoreConnection) -> dict[str, Any]:
@@ -241,6 +258,7 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
             store.settings = {**store.settings, "completed_statuses": list(plugin.completed_statuses)}
         store.status = "active"
         store.activated_at = store.activated_at or utcnow()
+    release_waiting(store_id)  # deliveries kept while it was not active (design point 3)
     return store
 
 

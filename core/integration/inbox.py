@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.connections import store_for_key
+from core.integration.waiting import PROCESS_JOB, delivery_job_id
 from core.jobs import enqueue
 from core.models import StoreConnection, WebhookDelivery
 from core.models.base import utcnow
@@ -37,7 +38,6 @@ SECRET_QUERY_WORDS = ("key", "signature", "sig", "auth")
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 #: The inbox's ``delivery_key`` column holds this many characters.
 DELIVERY_KEY_MAX = 200
-PROCESS_JOB = "core.integration.tasks.process_delivery"
 
 
 @dataclass(frozen=True)
@@ -193,11 +193,6 @@ def _carries_secrets(plugin: PlatformPlugin, store: StoreConnection, request: We
         log.exception("the %s plugin failed to tell whether a delivery holds secrets; stored encrypted",
                       store.platform)
         return True
-
-
-def delivery_job_id(delivery_id: int) -> str:
-    """The name of a delivery's processing job: a delivery waits in the queue at most once."""
-    return f"mizan-delivery-{delivery_id}"
 
 
 def _queue(delivery_id: int) -> bool:

@@ -13,7 +13,7 @@ from core.integration.synclog import log_event
 from core.jobs import enqueue
 from core.models import Product, ProductSyncRun, StoreConnection
 from core.models.base import utcnow
-from core.platform.base import StoreAPIError
+from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import ProductData
 from core.services.errors import Conflict
 from core.services.transaction import atomic
@@ -52,7 +52,7 @@ def sync_products(run_id: int) -> None:
             counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
             report = []
             for product in page.products:
-                result = _sync_one(store, product)
+                result = _sync_one(store, product, api)
                 counts["skipped" if result.outcome == "needs_attention" else result.outcome] += 1  # held: skipped
                 if result.reason:
                     report.append({"sku": product.sku, "external_id": product.external_id,
@@ -81,9 +81,9 @@ def sync_products(run_id: int) -> None:
                   reason=f"created {done.created}, updated {done.updated}, skipped {done.skipped}, failed {done.failed}")
 
 
-def _sync_one(store: StoreConnection, product: ProductData) -> ProductOutcome | _Failed:
+def _sync_one(store: StoreConnection, product: ProductData, api: StoreAPI | None = None) -> ProductOutcome | _Failed:
     try:
-        return upsert_from_store(store, product)
+        return upsert_from_store(store, product, api)
     except Exception as error:  # one bad product must not stop the run (P4)
         db.session.rollback()
         return _Failed(f"{type(error).__name__}: {error}")

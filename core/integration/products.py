@@ -1,6 +1,7 @@
 """Store products in the ERP: matched by store link then SKU, created with an opening balance, updated (P1, P3, O7)."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -9,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
+from core.integration.categories import import_categories
 from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
 from core.integration.synclog import log_event
 from core.models import ExternalLink, Product, StoreConnection
 from core.money import ZERO, money
+from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderLineData, ProductData
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.transaction import atomic
@@ -22,6 +25,11 @@ REASONS = {
     "no_sku": "store product {external_id} ({name}) has no SKU",
     "sku_taken": "the store changed the SKU of {name} from {old} to {new}, which ERP product {product} already has; "
                  "give one of them another SKU, then sync again",
+    "cost_set": "purchase price set to {cost}",
+    "cost_revalued": "purchase price set to {cost}; the stock left from the store's opening balance "
+                     "revalued by {change}",
+    "cost_unknown_product": "the store's cost {cost} is for a product the ERP does not have ({ref}); "
+                            "it is read again when the product is created",
 }
 
 
@@ -41,54 +49,65 @@ class ProductOutcome:
         return REASONS[self.code].format(**self.params) if self.code else None
 
 
+def opening_key(store_id: int, product_id: int) -> str:
+    """The unique key of the opening balance a store brought for a product it created (O7, O8)."""
+    return f"store:{store_id}:opening:product:{product_id}"
+
+
 def product_id_for_sku(sku: str) -> int | None:
     return db.session.execute(select(Product.id).where(Product.code == sku)).scalar_one_or_none()
 
 
 def create_from_store(
-    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True
+    store: StoreConnection, data: ProductData, opening_quantity: Decimal, *, link_to_store: bool = True,
+    api: StoreAPI | None = None,
 ) -> int:
     """Create the product, link it, and bring ``opening_quantity`` into the store's warehouse (O7).
 
-    Idempotent on the product code: when another worker created it first, its id is returned
-    and no second opening balance is posted. A store id linked already (e.g. the store's product
-    of another variant, met in an order) keeps its link; ``link_to_store`` is false when ``data``
-    comes from an order line, not from the store's own product data.
+    The product and its opening balance are one transaction, so no other worker ever sees the
+    product without its stock. Created once under concurrency: the product's unique code
+    decides (its insert runs in a savepoint); a worker that loses the race waits for the
+    winner's commit, then gets the winner's id and posts no second opening balance. A store id
+    linked already (e.g. the store's product of another variant, met in an order) keeps its
+    link; ``link_to_store`` is false when ``data`` comes from an order line, not from the
+    store's own product data. A category the product names that is not imported yet is imported
+    first, through ``api`` (see :func:`_category_id`).
     """
     assert data.sku
-    try:
-        with atomic():
-            product = Product(
-                code=data.sku,
-                name=data.name[:300],
-                barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
-                sale_price=money(data.price),
-                purchase_price=money(data.cost or ZERO),
-                category_id=_category_id(store, data),
+    category_id = _category_id(store, data, api)
+    with atomic():
+        try:
+            with db.session.begin_nested():
+                product = Product(
+                    code=data.sku,
+                    name=data.name[:300],
+                    barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
+                    sale_price=money(data.price),
+                    purchase_price=money(data.cost or ZERO),
+                    category_id=category_id,
+                )
+                db.session.add(product)
+                db.session.flush()
+        except IntegrityError:
+            found = product_id_for_sku(data.sku)
+            if found is None:
+                raise
+            return found  # another worker created it, with its opening balance, in one commit
+        if link_to_store:
+            link_if_free(store.id, "product", data.external_id, product.id, data.stock_ref)
+        if opening_quantity > 0 and store.settings.get("warehouse_id"):
+            post_inbound(
+                InboundDraft(
+                    warehouse_id=int(store.settings["warehouse_id"]),
+                    kind="opening_balance",
+                    branch_id=store.settings.get("branch_id"),
+                    lines=[InboundLineDraft(product.id, opening_quantity, money(data.cost or ZERO))],
+                    memo=f"Opening balance from store {store.name}",
+                    reference=data.sku,
+                    external_key=opening_key(store.id, product.id),
+                )
             )
-            db.session.add(product)
-            db.session.flush()
-            if link_to_store and linked_id(store.id, "product", data.external_id) is None:
-                link(store.id, "product", data.external_id, product.id, data.stock_ref)
-            product_id = product.id
-    except IntegrityError:
-        found = product_id_for_sku(data.sku)
-        if found is None:
-            raise
-        return found
-    if opening_quantity > 0 and store.settings.get("warehouse_id"):
-        post_inbound(
-            InboundDraft(
-                warehouse_id=int(store.settings["warehouse_id"]),
-                kind="opening_balance",
-                branch_id=store.settings.get("branch_id"),
-                lines=[InboundLineDraft(product_id, opening_quantity, money(data.cost or ZERO))],
-                memo=f"Opening balance from store {store.name}",
-                reference=data.sku,
-                external_key=f"store:{store.id}:opening:{data.sku}",
-            )
-        )
-    return product_id
+        return product.id
 
 
 def from_order_line(line: OrderLineData) -> ProductData:
@@ -101,10 +120,12 @@ def from_order_line(line: OrderLineData) -> ProductData:
     )
 
 
-def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutcome:
+def upsert_from_store(store: StoreConnection, data: ProductData, api: StoreAPI | None = None) -> ProductOutcome:
     """Create or update the ERP product from the store's data (P1); no SKU → skipped (P3).
 
-    The ERP product is the one the store's product is linked to, else the one with its SKU. When a
+    A new product whose data has no cost (a platform whose product events leave it out) is
+    created at the cost the store's API (``api``) gives for it, so its opening balance is valued
+    at the store's cost (O7). The ERP product is the one the store's product is linked to, else the one with its SKU. When a
     linked product's SKU was edited in the store, the ERP product's code follows it; when another
     ERP product already has the new SKU, nothing changes and the product is held (``sku_taken``).
     """
@@ -115,9 +136,9 @@ def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutco
         product_id = product_id_for_sku(data.sku)
     if product_id is None:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
-        return ProductOutcome("created", create_from_store(store, data, quantity))
+        return ProductOutcome("created", create_from_store(store, _completed(data, api), quantity, api=api))
     try:
-        return _update(store, data, product_id)
+        return _update(store, data, product_id, api)
     except IntegrityError:
         held = _held_for_taken_sku(db.session.get(Product, product_id), data)
         if held is None:
@@ -125,9 +146,10 @@ def upsert_from_store(store: StoreConnection, data: ProductData) -> ProductOutco
         return held  # another worker gave the SKU to another product meanwhile
 
 
-def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id: int | None = None) -> ProductOutcome:
+def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id: int | None = None,
+                       api: StoreAPI | None = None) -> ProductOutcome:
     """:func:`upsert_from_store`, then a sync-log entry saying what came of it (V1)."""
-    result = upsert_from_store(store, data)
+    result = upsert_from_store(store, data, api)
     status = {"created": "done", "updated": "done"}.get(result.outcome, result.outcome)
     with atomic():
         log_event(store.id, "product", status, external_id=data.external_id, reason=result.reason or result.outcome,
@@ -170,8 +192,9 @@ def product_for_order_line(
     return by_sku
 
 
-def _update(store: StoreConnection, data: ProductData, product_id: int) -> ProductOutcome:
+def _update(store: StoreConnection, data: ProductData, product_id: int, api: StoreAPI | None) -> ProductOutcome:
     assert data.sku
+    category_id = _category_id(store, data, api)
     with atomic():
         product = db.session.get(Product, product_id)
         if product.code != data.sku:
@@ -185,7 +208,6 @@ def _update(store: StoreConnection, data: ProductData, product_id: int) -> Produ
             product.purchase_price = money(data.cost)
         if data.barcode and data.barcode != product.barcode and not _barcode_taken(data.barcode):
             product.barcode = data.barcode
-        category_id = _category_id(store, data)
         if category_id is not None:
             product.category_id = category_id
         own = link_row(store.id, "product", data.external_id)
@@ -207,11 +229,43 @@ def _held_for_taken_sku(product: Product, data: ProductData) -> ProductOutcome |
                           params={"old": product.code, "new": str(data.sku), "name": data.name, "product": other.name})
 
 
+def _completed(data: ProductData, api: StoreAPI | None) -> ProductData:
+    """``data`` with the cost and categories the store's API gives for the same product, when ``data``
+    has none (platforms whose product events leave them out)."""
+    if (data.cost is not None and data.category_external_ids) or api is None or not data.sku:
+        return data
+    try:
+        found = api.fetch_product(data.sku)
+    except StoreAPIError:
+        return data  # created without; the store's next cost event or product sync sets them
+    if found is None or found.sku != data.sku or found.external_id != data.external_id:
+        return data
+    return dataclasses.replace(data, cost=data.cost if data.cost is not None else found.cost,
+                               category_external_ids=data.category_external_ids or found.category_external_ids)
+
+
 def _barcode_taken(barcode: str) -> bool:
     return db.session.execute(select(Product.id).where(Product.barcode == barcode)).first() is not None
 
 
-def _category_id(store: StoreConnection, data: ProductData) -> int | None:
+def _category_id(store: StoreConnection, data: ProductData, api: StoreAPI | None = None) -> int | None:
+    """The ERP category of the product's first store category that has one (P1).
+
+    When the product names categories none of which is imported yet, the store's categories are
+    imported on the fly through ``api`` (every one not linked yet, C3), then looked up again. Call
+    it outside a transaction: the import commits its own.
+    """
+    found = _linked_category(store, data)
+    if found is not None or not data.category_external_ids or api is None:
+        return found
+    try:
+        import_categories(store, api)
+    except StoreAPIError:
+        return None  # the product keeps no category; the next event or sync sets it
+    return _linked_category(store, data)
+
+
+def _linked_category(store: StoreConnection, data: ProductData) -> int | None:
     for external_id in data.category_external_ids:
         found = linked_id(store.id, "category", external_id)
         if found is not None:

@@ -72,6 +72,19 @@ def store_orders_statement(
     return statement
 
 
+def waiting_refunds(limit: int = 200) -> list[tuple[StoreRefund, StoreOrder | None]]:
+    """Refunds waiting for their order to be booked (O11), oldest first, each with its order when known."""
+    rows = db.session.execute(
+        select(StoreRefund, StoreOrder)
+        .outerjoin(StoreOrder, (StoreOrder.store_id == StoreRefund.store_id)
+                   & (StoreOrder.external_id == StoreRefund.order_external_id))
+        .where(StoreRefund.state == "waiting")
+        .order_by(StoreRefund.updated_at, StoreRefund.id)
+        .limit(limit)
+    ).all()
+    return [(refund, order) for refund, order in rows]
+
+
 def deliveries_statement(*, store_id: int | None = None, status: str | None = None) -> Select[Any]:
     """Webhook deliveries, newest first."""
     statement = select(WebhookDelivery).order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id.desc())

@@ -4,10 +4,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.extensions import db
-from core.integration.results import BookingResult, clearing_account, to_json
+from core.integration.order_states import move
+from core.integration.order_states import reason as state_reason
+from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.synclog import document, log_event
 from core.models import InvoiceLine, ReturnInvoice, StoreConnection, StoreOrder, StoreRefund
 from core.platform.data import RefundData
+from core.platform.schemas import RefundSchema
 from core.services.domain_events import RefundBooked
 from core.services.domain_events import record as record_event
 from core.services.errors import DuplicateDocument, ServiceError
@@ -30,7 +33,8 @@ def book_refund(store: StoreConnection, refund: RefundData, *, delivery_id: int 
         select(StoreOrder).where(StoreOrder.store_id == store.id, StoreOrder.external_id == refund.order_external_id)
     ).scalar_one_or_none()
     if order is None or order.invoice_id is None:
-        return _finish(store, refund, record, "skipped", "its order was never booked, so there is nothing to return")
+        outcome, why = _unbooked(store, order)
+        return _finish(store, refund, record, outcome, why, delivery_id=delivery_id)
     try:
         draft = _draft(store, refund, order)
     except ValueError as problem:
@@ -39,6 +43,7 @@ def book_refund(store: StoreConnection, refund: RefundData, *, delivery_id: int 
         with atomic():  # the return, the refund's state and the RefundBooked event: one commit
             return_invoice = post_return(draft)
             record_event(RefundBooked(store.id, refund.external_id, return_invoice.id))
+            _mark_returned(order)
             return _finish(store, refund, record, "booked", None, return_invoice, delivery_id)
     except DuplicateDocument as duplicate:
         return_invoice = db.session.get(ReturnInvoice, duplicate.existing_id)
@@ -46,6 +51,54 @@ def book_refund(store: StoreConnection, refund: RefundData, *, delivery_id: int 
                        return_invoice, delivery_id)
     except ServiceError as error:
         return _finish(store, refund, record, "needs_attention", error.message, None, delivery_id)
+
+
+def _unbooked(store: StoreConnection, order: StoreOrder | None) -> tuple[str, str]:
+    """What a refund does while its order is not booked: it waits for it, unless the order was
+    cancelled or ignored (O10, O1) before it was booked (O11)."""
+    if order is not None and order.state == "cancelled":
+        return "skipped", state_reason("order_cancelled")
+    completed = store.settings.get("completed_statuses") or []
+    if order is not None and order.state == "skipped" and order.store_status in completed:
+        return "skipped", state_reason("order_ignored", why=order.reason or "ignored")
+    return "waiting", state_reason("order_not_booked")
+
+
+def settle_refunds(store: StoreConnection, order_external_id: str, *, delivery_id: int | None = None) -> list[BookingResult]:
+    """Book the refunds that waited for their order once it is booked (once each, R2); skip them
+    when it was cancelled before it was booked (O10, O11)."""
+    order = db.session.execute(
+        select(StoreOrder).where(StoreOrder.store_id == store.id, StoreOrder.external_id == order_external_id)
+    ).scalar_one_or_none()
+    if order is None or (order.invoice_id is None and order.state != "cancelled"):
+        return []
+    held = db.session.execute(
+        select(StoreRefund)
+        .where(StoreRefund.store_id == store.id, StoreRefund.order_external_id == order_external_id,
+               StoreRefund.return_invoice_id.is_(None))
+        .order_by(StoreRefund.id)
+    ).scalars().all()
+    results = []
+    for record in held:
+        ignored = record.state == "skipped" and (record.reason or "").startswith("order_ignored:")
+        # ``pending``: a refund job that read the order just before it was booked may be about to
+        # make it wait; booking it here (once, by its unique key) leaves none waiting for nothing.
+        if record.state not in ("waiting", "pending") and not ignored:
+            continue
+        refund = RefundSchema().load(record.data)
+        if order.invoice_id is None:
+            results.append(_finish(store, refund, record, "skipped", state_reason("order_cancelled"),
+                                   delivery_id=delivery_id))
+        else:
+            results.append(book_refund(store, refund, delivery_id=delivery_id))
+    return results
+
+
+def _mark_returned(order: StoreOrder) -> None:
+    """The order's state after a return: wholly or partly returned (O11)."""
+    fresh = db.session.get(StoreOrder, order.id)
+    whole = not full_return_lines(order.invoice_id)
+    fresh.state = move(fresh.state, "returned" if whole else "partly_returned")
 
 
 def _record(store: StoreConnection, refund: RefundData) -> StoreRefund:
@@ -82,6 +135,7 @@ def _draft(store: StoreConnection, refund: RefundData, order: StoreOrder) -> Ret
         amount=refund.amount if amount_only else None,
         include_shipping=not amount_only and (refund.whole_order or refund.include_shipping),
         refund_account_id=clearing_account(store),
+        revenue_account_id=sales_account(store),
         reason=f"{store.name} refund {refund.external_id}",
         reference=refund.external_id,
         external_key=refund_key(store.id, refund.external_id),
@@ -113,17 +167,20 @@ def _finish(
     return_invoice: ReturnInvoice | None = None,
     delivery_id: int | None = None,
 ) -> BookingResult:
-    state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention"}.get(
-        outcome, "skipped"
-    )
+    state = {"booked": "booked", "already_booked": "booked", "needs_attention": "needs_attention",
+             "waiting": "waiting"}.get(outcome, "skipped")
     with atomic():
-        fresh = db.session.get(StoreRefund, record.id)
+        fresh = db.session.get(StoreRefund, record.id, populate_existing=True)
+        if fresh.return_invoice_id is not None and return_invoice is None:
+            # Booked meanwhile by its order's job (R2, O11): never back to waiting.
+            state, outcome = "booked", "already_booked"
+            reason = f"already booked as {db.session.get(ReturnInvoice, fresh.return_invoice_id).number}"
         fresh.state = state
         fresh.reason = reason if outcome != "booked" else None
         if return_invoice is not None:
             fresh.return_invoice_id = return_invoice.id
         log_event(
-            store.id, "refund", {"already_booked": "skipped"}.get(outcome, outcome),
+            store.id, "refund", {"already_booked": "skipped", "waiting": "skipped"}.get(outcome, outcome),
             external_id=refund.external_id, reason=reason, delivery_id=delivery_id,
             documents=[document("return_invoice", return_invoice)] if return_invoice else [],
         )

@@ -16,7 +16,8 @@ from core.services.chart import account_by_key
 
 @dataclass(frozen=True)
 class BookingResult:
-    """The outcome for one order: ``booked``, ``already_booked``, ``needs_attention`` or ``skipped``."""
+    """The outcome for one order or refund: ``booked``, ``already_booked``, ``needs_attention``, ``skipped``,
+    or (a refund whose order is not booked yet) ``waiting``."""
 
     outcome: str
     number: str
@@ -40,3 +41,15 @@ def clearing_account(store: StoreConnection) -> int:
     key = plugin.clearing_account_key if plugin is not None else "payment_clearing"
     account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
     return (account or account_by_key("payment_clearing")).id
+
+
+def sales_account(store: StoreConnection) -> int | None:
+    """The store's own revenue account, which its invoices credit and its returns debit: its ``sales_account_id``
+    setting, else the account with the role ``<platform>_sales`` (a plugin's default account); ``None`` when it has
+    neither (its invoices then credit the company's sales account and its returns debit sales returns)."""
+    chosen = (store.settings or {}).get("sales_account_id")
+    if chosen:
+        return int(chosen)
+    return db.session.execute(
+        select(Account.id).where(Account.key == f"{store.platform}_sales", Account.type == "revenue")
+    ).scalar_one_or_none()

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from core.extensions import db
-from core.models import Branch, Client, Warehouse
+from core.models import Account, Branch, Client, Warehouse
 
 
 class StoreSettingsSchema(Schema):
@@ -20,6 +20,9 @@ class StoreSettingsSchema(Schema):
     update_inventory = fields.Boolean(load_default=False)
     product_sync = fields.Boolean(load_default=False)
     completed_statuses = fields.List(fields.String(), load_default=None)
+    #: The revenue account this store's invoices credit and its returns debit; none: the platform's
+    #: ``<platform>_sales`` account when its plugin made one, else the company's sales (and sales returns).
+    sales_account_id = fields.Integer(allow_none=True, load_default=None)
 
     @validates_schema
     def references_exist(self, values: dict[str, Any], **_: Any) -> None:
@@ -28,6 +31,11 @@ class StoreSettingsSchema(Schema):
             row_id = values.get(name)
             if row_id is not None and db.session.get(model, row_id) is None:
                 problems[name] = [f"no {model.__name__.lower()} with id {row_id}"]
+        account_id = values.get("sales_account_id")
+        if account_id is not None:
+            account = db.session.get(Account, account_id)
+            if account is None or account.type != "revenue" or account.is_group:
+                problems["sales_account_id"] = [f"no revenue account (not a group) with id {account_id}"]
         if problems:
             raise ValidationError(problems)
 

@@ -10,14 +10,17 @@ from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 from core.extensions import db
 from core.integration.booking import book_order
 from core.integration.connections import StoreAlreadyConnected, authorize, get_store, store_api
+from core.integration.costs import update_store_cost
 from core.integration.inbox import delivery_request
 from core.integration.products import sync_store_product
 from core.integration.reconcile import schedule_reconciliation
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
+from core.integration.waiting import release_waiting
 from core.models import WebhookDelivery
 from core.models.base import utcnow
 from core.platform.data import StoreEvent, nul_fields
+from core.platform.webhooks import OtherStore, StoreUnidentified
 from core.plugins import registry
 from core.services.transaction import atomic
 
@@ -37,10 +40,21 @@ def process_delivery(delivery_id: int) -> str:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status not in ("received", "failed"):
         return "nothing to do"
-    store = get_store(delivery.store_id)
+    store_id = delivery.store_id
+    store = get_store(store_id)
     try:
         events = _parse(store, delivery)
+        _check_active(store, events)
         outcome = ", ".join(act(store, event, delivery_id) for event in events)
+    except Waiting as why:
+        db.session.rollback()
+        _mark(delivery_id, "waiting", str(why), failed=False)
+        if why.until_active:
+            with atomic():
+                active = get_store(store_id).status == "active"
+            if active:  # activated meanwhile: its release may have missed this delivery
+                release_waiting(store_id)
+        return "waiting"
     except NeedsAttention as problem:
         db.session.rollback()
         _mark(delivery_id, "needs_attention", str(problem), failed=False)
@@ -71,6 +85,10 @@ REASONS = {
     "value_out_of_range": "a value is too large to book: {details}",
     "order_not_found": "the store's API has no order {order}",
     "refund_not_found": "the store's API has no refund {refund} on order {order}",
+    "store_not_active": "the store is {status}, not active: kept until it is activated, then processed",
+    "store_not_identified": "the store's {platform} account is not known yet: kept until the authorize event"
+                            " tells it, then processed",
+    "other_store": "{details}; not this store's, so it is not acted on",
     "store_already_connected": "this store ({ref}) is already connected as '{other}' (store connection"
                                " {other_id}); disable one of the two connections",
 }
@@ -80,6 +98,23 @@ REASON_MAX = 2000
 
 class NeedsAttention(Exception):
     """The delivery is authentic but cannot be acted on as it is; the message is its reason."""
+
+
+class Waiting(Exception):
+    """The delivery is kept, not acted on, until its store is activated; the message is its reason.
+
+    ``until_active``: it waits only for the store's status (so a store activated meanwhile releases it at once).
+    """
+
+    def __init__(self, message: str, *, until_active: bool = False) -> None:
+        super().__init__(message)
+        self.until_active = until_active
+
+
+def _check_active(store: Any, events: list[StoreEvent]) -> None:
+    """Only an authorize event is acted on for a store that is not active (design point 3); others wait."""
+    if store.status != "active" and not all(event.kind == "authorize" for event in events):
+        raise Waiting(reason("store_not_active", status=store.status), until_active=True)
 
 
 def reason(code: str, **params: Any) -> str:
@@ -94,6 +129,10 @@ def _parse(store: Any, delivery: WebhookDelivery) -> list[StoreEvent]:
         raise RuntimeError(f"the {store.platform} plugin is not enabled")
     try:
         parsed = plugin.parse(store, delivery_request(delivery))
+    except StoreUnidentified:
+        raise Waiting(reason("store_not_identified", platform=store.platform)) from None
+    except OtherStore as error:
+        raise NeedsAttention(reason("other_store", details=_first_line(error))) from None
     except ValidationError as error:
         raise NeedsAttention(reason("payload_invalid", details=error.normalized_messages())) from None
     except RecursionError:
@@ -136,7 +175,9 @@ def act(store: Any, event: StoreEvent, delivery_id: int | None = None) -> str:
     if event.kind == "refund":
         return book_refund(store, event.refund, delivery_id=delivery_id).outcome
     if event.kind == "product":
-        return sync_store_product(store, event.product, delivery_id=delivery_id).outcome
+        return sync_store_product(store, event.product, delivery_id=delivery_id, api=_api_or_none(store)).outcome
+    if event.kind == "cost":
+        return update_store_cost(store, event.cost, delivery_id=delivery_id, api=_api_or_none(store)).outcome
     if event.kind == "authorize":
         try:
             authorize(store, event.credentials or {})
@@ -149,6 +190,7 @@ def act(store: Any, event: StoreEvent, delivery_id: int | None = None) -> str:
         with atomic():
             log_event(store.id, "authorize", "done", external_id=event.external_id, delivery_id=delivery_id,
                       reason="tokens saved; store active")
+        release_waiting(store.id)
         return "authorized"
     with atomic():
         log_event(store.id, "webhook", "skipped", external_id=event.external_id, reason=event.reason,
@@ -203,6 +245,8 @@ def _mark(delivery_id: int, status: str, error: str | None, *, failed: bool, eve
             delivery.processed_at = utcnow()
             if status == "needs_attention":
                 log_event(delivery.store_id, "webhook", "needs_attention", reason=error, delivery_id=delivery_id)
+        if status == "waiting":
+            log_event(delivery.store_id, "webhook", "waiting", reason=error, delivery_id=delivery_id)
 
 
 def push_stock(store_id: int) -> int:

@@ -21,7 +21,8 @@ from core.extensions import db
 from core.models.base import utcnow
 from core.models.types import UtcDateTime
 
-DELIVERY_STATUSES = ("received", "processed", "ignored", "needs_attention", "failed")
+#: ``waiting``: kept, not acted on, until its store is activated (its reason says why).
+DELIVERY_STATUSES = ("received", "waiting", "processed", "ignored", "needs_attention", "failed")
 
 
 class WebhookDelivery(db.Model):

@@ -11,7 +11,14 @@ from core.extensions import db
 from core.models.base import utcnow
 from core.models.types import UtcDateTime
 
-STATES = ("pending", "booked", "needs_attention", "skipped")
+#: A store order's states (forward-only, see core.integration.order_states).
+STATES = ("pending", "needs_attention", "skipped", "booked", "partly_returned", "returned", "cancelled")
+#: A store refund's states: ``waiting`` for its order to be booked.
+REFUND_STATES = ("pending", "waiting", "booked", "needs_attention", "skipped")
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return "state IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class StoreOrder(db.Model):
@@ -20,7 +27,7 @@ class StoreOrder(db.Model):
     __tablename__ = "store_orders"
     __table_args__ = (
         UniqueConstraint("store_id", "external_id"),
-        CheckConstraint("state IN ('pending', 'booked', 'needs_attention', 'skipped')", name="state"),
+        CheckConstraint(_one_of(STATES), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +40,8 @@ class StoreOrder(db.Model):
     #: The validated order (core data, JSON) kept to re-book once fixed.
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("sales_invoices.id"), unique=True)
+    #: The store's version of the order kept in ``data`` (O11): an older one never overwrites it.
+    store_modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -42,7 +51,7 @@ class StoreRefund(db.Model):
     __tablename__ = "store_refunds"
     __table_args__ = (
         UniqueConstraint("store_id", "external_id"),
-        CheckConstraint("state IN ('pending', 'booked', 'needs_attention', 'skipped')", name="state"),
+        CheckConstraint(_one_of(REFUND_STATES), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

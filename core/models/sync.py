@@ -11,7 +11,7 @@ from core.extensions import db
 from core.models.base import utcnow
 from core.models.types import UtcDateTime
 
-LOG_STATUSES = ("received", "booked", "done", "skipped", "needs_attention", "failed")
+LOG_STATUSES = ("received", "waiting", "booked", "done", "skipped", "needs_attention", "failed")
 
 
 class SyncLogEntry(db.Model):

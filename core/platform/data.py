@@ -54,6 +54,8 @@ class OrderData:
     tax_total: Decimal | None = None
     created_at: datetime | None = None
     cancelled: bool = False
+    #: The store's version of the order (its last change); an older version never overwrites a newer one (O11).
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,18 @@ class ProductData:
 
 
 @dataclass(frozen=True)
+class CostData:
+    """A store product's unit cost, sent apart from the product (e.g. on its inventory item).
+
+    The product is named by ``stock_ref`` (as :attr:`ProductData.stock_ref` names it) and/or ``sku``.
+    """
+
+    cost: Decimal
+    stock_ref: str | None = None
+    sku: str | None = None
+
+
+@dataclass(frozen=True)
 class StockQuantity:
     """An absolute quantity to push to a store for one product."""
 
@@ -119,7 +133,7 @@ class StoreEvent:
     """A parsed webhook: what happened, and the validated data that goes with it.
 
     ``kind`` is one of ``order`` (``order`` set), ``refund`` (``refund`` set),
-    ``product`` (``product`` set), ``authorize`` (``credentials`` set) or ``ignored``
+    ``product`` (``product`` set), ``cost`` (``cost`` set: a product's new unit cost), ``authorize`` (``credentials`` set) or ``ignored``
     (an event the core does not act on; ``reason`` says why), or a reference that the core
     resolves through the store API before acting:
 
@@ -135,6 +149,7 @@ class StoreEvent:
     order: OrderData | None = None
     refund: RefundData | None = None
     product: ProductData | None = None
+    cost: CostData | None = None
     credentials: dict[str, Any] | None = None
     reason: str | None = None
     reference: str | None = None

@@ -88,6 +88,7 @@ class OrderSchema(_Base):
     tax_total = _money(load_default=None, allow_none=True)
     created_at = fields.AwareDateTime(load_default=None, allow_none=True)
     cancelled = fields.Boolean(load_default=False)
+    modified_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class RefundLineSchema(_Base):
@@ -113,6 +114,18 @@ class CategorySchema(_Base):
     external_id = _id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     parent_external_id = _id(load_default=None, allow_none=True)
+
+
+class CostSchema(_Base):
+    target = data.CostData
+    cost = _money(required=True)
+    stock_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    sku = _id(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _names_a_product(self, values: dict[str, Any], **_: Any) -> None:
+        if not values.get("stock_ref") and not values.get("sku"):
+            raise ValidationError("a cost names its product by stock_ref or sku", "sku")
 
 
 class ProductSchema(_Base):

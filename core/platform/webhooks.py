@@ -137,3 +137,14 @@ def basic_matches(request: WebhookRequest, username: str | None, password: str |
     user_ok = signatures_match(username, sent[0])
     password_ok = signatures_match(password, sent[1])
     return user_ok and password_ok
+
+
+class OtherStore(Exception):
+    """Raised by ``parse``: the delivery names another account of the platform than the store's (e.g. another
+    merchant id). It goes to needs attention with the reason code ``other_store`` and is never acted on."""
+
+
+class StoreUnidentified(Exception):
+    """Raised by ``parse``: the store's account id is not known yet, so only the event that tells it (an
+    authorize) can be acted on. The delivery waits (reason code ``store_not_identified``) and is parsed again
+    once the store is activated."""

@@ -110,3 +110,14 @@ def account_ids(*keys: str) -> dict[str, int]:
             "run 'flask chart seed'."
         )
     return found
+
+
+def revenue_account(account_id: int | None, default: int) -> int:
+    """``account_id`` when it names a revenue account (a draft's own, e.g. a store's), else ``default``;
+    :class:`Invalid` when it names something else."""
+    if account_id is None:
+        return default
+    account = db.session.get(Account, account_id)
+    if account is None or account.type != "revenue":
+        raise Invalid(f"No revenue account with id {account_id}.", {"revenue_account_id": ["not a revenue account"]})
+    return account.id

@@ -20,7 +20,7 @@ from core.models import (
     Warehouse,
 )
 from core.money import ZERO, money
-from core.services.chart import account_by_key, account_ids
+from core.services.chart import account_by_key, account_ids, revenue_account
 from core.services.company import company_settings
 from core.services.errors import DuplicateDocument, Invalid, ServiceError
 from core.services.journal import Posting, write_entry
@@ -58,6 +58,8 @@ class InvoiceDraft:
     rounding: Decimal = ZERO
     #: Where a Paid invoice's money goes (cash, bank, clearing); default cash.
     payment_account_id: int | None = None
+    #: The revenue account credited with the sales (e.g. a store's own); default the ``sales`` role's.
+    revenue_account_id: int | None = None
     memo: str | None = None
     reference: str | None = None
     external_key: str | None = None
@@ -163,7 +165,8 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
             Posting(keys["receivable"], debit=total, branch_id=branch),
             Posting(keys["rounding"], credit=max(rounding, ZERO), debit=max(-rounding, ZERO), branch_id=branch),
             Posting(keys["sales_discounts"], debit=amounts.discount_net, branch_id=branch),
-            Posting(keys["sales"], credit=amounts.lines_net + amounts.discount_net, branch_id=branch),
+            Posting(revenue_account(draft.revenue_account_id, keys["sales"]), credit=amounts.lines_net
+                    + amounts.discount_net, branch_id=branch),
             Posting(keys["shipping_income"], credit=amounts.shipping_net, branch_id=branch),
             Posting(keys["vat_output"], credit=amounts.vat_total, branch_id=branch),
             Posting(keys["cogs"], debit=cost_total, branch_id=branch),
@@ -256,3 +259,4 @@ def write_payment(
     )
     db.session.add(voucher)
     return voucher
+

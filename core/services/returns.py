@@ -19,7 +19,7 @@ from core.models import (
     SalesInvoice,
 )
 from core.money import ZERO, money, quantity
-from core.services.chart import account_by_key, account_ids
+from core.services.chart import account_by_key, account_ids, revenue_account
 from core.services.errors import DuplicateDocument, Invalid, ServiceError
 from core.services.invoices import write_payment
 from core.services.journal import Posting, write_entry
@@ -55,6 +55,9 @@ class ReturnDraft:
     #: An amount-only credit note (VAT-inclusive), for a refund that names no lines: no stock
     #: comes back and the amount is split into net and VAT at the invoice's rate.
     amount: Decimal | None = None
+    #: The revenue account the return is debited to (reversing the invoice's, e.g. a store's own);
+    #: default the ``sales_returns`` role's.
+    revenue_account_id: int | None = None
 
 
 @dataclass
@@ -176,7 +179,8 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
     entry = write_entry(
         draft.date,
         [
-            Posting(ids["sales_returns"], debit=lines_net + discount_net, branch_id=branch),
+            Posting(revenue_account(draft.revenue_account_id, ids["sales_returns"]), debit=lines_net + discount_net,
+                    branch_id=branch),
             Posting(ids["sales_discounts"], credit=discount_net, branch_id=branch),
             Posting(ids["shipping_income"], debit=shipping_net, branch_id=branch),
             Posting(ids["vat_output"], debit=vat_total, branch_id=branch),

@@ -79,6 +79,15 @@ def issue(
     return _movement(level, -qty, -value, kind, source_type, source_number)
 
 
+def revalue(level: StockLevel, value: Decimal, *, source_type: str, source_number: str) -> StockMovement:
+    """Change the value of the stock on hand by ``value`` (an ``adjustment`` that moves no quantity)."""
+    value = money(value)
+    if level.quantity <= 0 or level.value + value < 0:
+        raise Invalid("Only stock on hand can be revalued, and not below zero.")
+    level.value += value
+    return _movement(level, ZERO, value, "adjustment", source_type, source_number)
+
+
 def _movement(
     level: StockLevel, qty: Decimal, value: Decimal, kind: str, source_type: str, source_number: str
 ) -> StockMovement:

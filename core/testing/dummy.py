@@ -68,7 +68,7 @@ class DummyStore:
     failures: list[str] = field(default_factory=list)
     #: Refunds by order external id (what ``list_refunds`` answers).
     refunds: dict[str, list[RefundData]] = field(default_factory=dict)
-    #: When each order last changed (an order missing here counts as changed just now).
+    #: When each order last changed (else its ``modified_at``; an order with neither counts as changed just now).
     modified: dict[str, datetime] = field(default_factory=dict)
     #: Invoice numbers written back, by order external id.
     annotations: dict[str, list[str]] = field(default_factory=dict)
@@ -151,7 +151,8 @@ class DummyClient:
         """The orders changed since ``modified_after``, by external id, ``page_size`` a page."""
         self._call()
         changed = [o for key, o in sorted(self.store.orders.items())
-                   if key not in self.store.modified or self.store.modified[key] >= modified_after]
+                   if (self.store.modified.get(key) or o.modified_at) is None
+                   or (self.store.modified.get(key) or o.modified_at) >= modified_after]
         start = int(cursor or 0)
         following = start + self.page_size
         return OrderPage(changed[start:following], str(following) if following < len(changed) else None)
@@ -189,6 +190,7 @@ class DummyPlugin(PlatformPlugin):
     stock_batch_size = 2  # small, so that tests see batching
     default_accounts = [
         DefaultAccount("1190", "dummy_clearing", "asset", "Dummy payment clearing", "مقاصة مدفوعات المتجر التجريبي", "11"),
+        DefaultAccount("4190", "dummy_sales", "revenue", "Dummy sales", "مبيعات المتجر التجريبي", "4"),
     ]
 
     capabilities = frozenset({"order_by_id", "refunds_via_api", "reconcile", "order_annotation", "partial_refunds",

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -31,6 +32,7 @@ class DummyDriver:
 
     def __init__(self) -> None:
         self.store = DummyStore.named(f"kit-{uuid.uuid4().hex[:12]}")
+        self._version = datetime(2000, 1, 1, tzinfo=UTC)
         self.secret = f"kit-secret-{uuid.uuid4().hex}"
         self.store.categories.append(CategoryData("c1", "Coffee"))
         for external_id, sku, name, price, quantity in [
@@ -160,6 +162,9 @@ class DummyDriver:
         return order
 
     def _order_changed(self, order: dict, send: bool) -> None:
+        # The order's version (O11): its last change, always later than the one before.
+        self._version = max(datetime.now(UTC), self._version + timedelta(microseconds=1))
+        order["modified_at"] = self._version.isoformat()
         self.store.orders[order["external_id"]] = OrderSchema().load(order)
         if send:
             self._send("order", order)

@@ -15,6 +15,7 @@ STATUSES = (
     _l("received"), _l("booked"), _l("done"), _l("skipped"), _l("needs_attention"), _l("failed"),
     _l("queued"), _l("running"), _l("processed"), _l("ignored"),
     _l("already_booked"), _l("not_found"), _l("created"), _l("updated"),
+    _l("waiting"), _l("cancelled"), _l("returned"), _l("partly_returned"),
 )
 
 #: Payment directions.

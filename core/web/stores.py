@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import fields as ma_fields
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -37,12 +37,21 @@ from core.integration.manual import send_orders
 from core.integration.product_sync import start_product_sync
 from core.integration.queries import stores_statement
 from core.integration.settings import missing_for_booking
-from core.models import Branch, Client, ProductSyncRun, StoreConnection, StoreOrder, Warehouse
+from core.models import (
+    Account,
+    Branch,
+    Client,
+    ProductSyncRun,
+    StoreConnection,
+    StoreOrder,
+    Warehouse,
+    WebhookDelivery,
+)
 from core.plugins import registry
 from core.services.errors import ServiceError
 from core.services.transaction import atomic
 from core.web.auth import role_required
-from core.web.pages import show_service_error
+from core.web.pages import label, show_service_error
 from core.web.reasons import product_reason
 from core.web.sync import int_or_none, invoice_url
 
@@ -107,6 +116,7 @@ class SettingsForm(FlaskForm):
     update_inventory = BooleanField(_l("Update the store's inventory from the ERP"))
     product_sync = BooleanField(_l("Push new ERP products to this store"))
     completed_statuses = StringField(_l("Completed order statuses"), validators=[Length(max=500)])
+    sales_account_id = SelectField(_l("Sales account"), coerce=int_or_none)
 
     def validate_warehouse_id(self, field: SelectField) -> None:
         if field.data is None:
@@ -152,7 +162,7 @@ def credentials_form(store: StoreConnection, formdata: Any = None) -> tuple[Flas
 
     names = []
     for name, schema_field in schema_fields.items():
-        if schema_field.dump_only:
+        if schema_field.dump_only or schema_field.metadata.get("form") is False:  # kept by the plugin, not edited
             continue
         key = schema_field.data_key or name
         label = _(schema_field.metadata.get("label") or key.replace("_", " ").capitalize())  # core/web/labels.py
@@ -191,6 +201,7 @@ def settings_form(store: StoreConnection, formdata: Any = None) -> SettingsForm:
             "update_inventory": settings.get("update_inventory", False),
             "product_sync": settings.get("product_sync", False),
             "completed_statuses": ", ".join(statuses) if statuses else "",
+            "sales_account_id": settings.get("sales_account_id"),
         },
     )
     none = [SelectChoice("", _("— choose —"))]
@@ -209,6 +220,12 @@ def settings_form(store: StoreConnection, formdata: Any = None) -> SettingsForm:
     form.warehouse_id.choices = none + [
         SelectChoice(str(row.id), f"{row.code} · {row.name}")
         for row in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()
+    ]
+    form.sales_account_id.choices = [SelectChoice("", _("— the platform's sales account, else the company's —"))] + [
+        SelectChoice(str(row.id), f"{row.code} · {label(row)}")
+        for row in db.session.execute(
+            select(Account).where(Account.type == "revenue", Account.is_group.is_(False)).order_by(Account.code)
+        ).scalars()
     ]
     if not warehouse_choosable(store):
         del form.warehouse_id  # chosen once the store is connected (C4)
@@ -292,6 +309,9 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         missing=missing_for_booking(store.settings or {}),
         action_form=ActionForm(),
         duplicate=duplicate,
+        token_expires=connections.token_expiry(store),
+        waiting=db.session.execute(select(func.count()).select_from(WebhookDelivery).where(
+            WebhookDelivery.store_id == store.id, WebhookDelivery.status == "waiting")).scalar_one(),
     ), 409 if duplicate is not None else status
 
 
@@ -435,6 +455,7 @@ def save_settings(store_id: int):  # noqa: ANN201
             "update_inventory": form.update_inventory.data,
             "product_sync": form.product_sync.data,
             "completed_statuses": _statuses(form.completed_statuses.data) or None,
+            "sales_account_id": form.sales_account_id.data,
         }
         if "warehouse_id" in form:
             values["warehouse_id"] = form.warehouse_id.data

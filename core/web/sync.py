@@ -16,6 +16,7 @@ from core.integration import queries
 from core.integration.manual import reprocess_order
 from core.jobs import enqueue
 from core.models import StoreConnection, StoreOrder, SyncLogEntry
+from core.models.store_documents import STATES
 from core.models.sync import LOG_STATUSES
 from core.services.errors import ServiceError
 from core.web.auth import role_required
@@ -34,8 +35,12 @@ STATUS_LABELS = {
     "pending": _l("pending"),
     "processed": _l("processed"),  # webhook deliveries
     "ignored": _l("ignored"),
+    "waiting": _l("waiting"),  # a delivery waiting for its store's activation, a refund for its order (O11)
+    "cancelled": _l("cancelled"),
+    "returned": _l("returned"),
+    "partly_returned": _l("partly returned"),
 }
-ORDER_STATES = ("pending", "booked", "needs_attention", "skipped")
+ORDER_STATES = STATES
 
 #: (words found in a reason, what to do) — the first that matches is shown.
 ADVICE = (
@@ -214,7 +219,8 @@ def retry(entry_id: int):  # noqa: ANN201
 @role_required("viewer")
 def attention():  # noqa: ANN201
     page = paginate(queries.store_orders_statement(state="needs_attention"))
-    return render_template("sync/attention.html", page=page, stores=_store_names(), action_form=ActionForm())
+    return render_template("sync/attention.html", page=page, stores=_store_names(), action_form=ActionForm(),
+                           waiting=queries.waiting_refunds())
 
 
 @blueprint.get("/orders")

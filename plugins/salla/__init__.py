@@ -10,11 +10,11 @@ from core.integration.product_sync import schedule_product_push
 from core.integration.stock_push import schedule_stock_pushes
 from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
-from core.platform.webhooks import Verdict, WebhookRequest
+from core.platform.webhooks import StoreUnidentified, Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from plugins.salla.client import SallaClient
 from plugins.salla.schemas import SallaCredentialsSchema
-from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify_signature
+from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify
 
 if TYPE_CHECKING:
     from core.models.invoices import SalesInvoice
@@ -52,7 +52,9 @@ class SallaPlugin(PlatformPlugin):
 
 
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
-        authentic = verify_signature(self.credentials(store).get("webhook_secret"), request.headers, request.body)
+        """Authentic under the strategy it names: ``Signature`` (the default) or ``Token``. Another merchant's
+        event is authentic too (the app's secret is shared): it is kept and ``parse`` refuses it (OtherStore)."""
+        authentic = verify(self.credentials(store).get("webhook_secret"), request.headers, request.body)
         return Verdict.AUTHENTIC if authentic else Verdict.REJECT
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str:
@@ -62,7 +64,18 @@ class SallaPlugin(PlatformPlugin):
         return carries_tokens(request.body)
 
     def parse(self, store: StoreConnection, request: WebhookRequest) -> StoreEvent:
-        return parse_delivery(request.body, self.credentials(store).get("store_ref") or store.external_ref)
+        """The delivery's event; until ``app.store.authorize`` tells the store's merchant id, nothing else is
+        acted on (:class:`StoreUnidentified`: it waits), and then another merchant's raises ``OtherStore``."""
+        known = self.merchant(store)
+        event = parse_delivery(request.body, known)
+        if known is None and event.kind != "authorize":
+            raise StoreUnidentified("the store's Salla merchant id is not known yet")
+        return event
+
+    def merchant(self, store: StoreConnection) -> str | None:
+        """The store's merchant id (set by ``app.store.authorize`` or entered), or ``None``."""
+        merchant = self.credentials(store).get("store_ref") or store.external_ref
+        return str(merchant) if merchant else None
 
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
         return SallaClient(credentials)

@@ -246,9 +246,11 @@ class SallaSandbox:
         self, *, merchant_id: int = 1305146709, access_token: str = "sandbox-access-token",
         refresh_token: str = "sandbox-refresh-token", webhook_secret: str = "sandbox-webhook-secret",
         rate_limit: int = 120, leak_per_second: float = 1.0, per_page_max: int = 60,
-        store_name: str = "Mizan Sandbox Store",
+        store_name: str = "Mizan Sandbox Store", security_strategy: str = "Signature",
     ) -> None:
         self.merchant_id = merchant_id
+        #: How deliveries prove themselves: ``Signature`` (HMAC of the body) or ``Token`` (the secret in ``Authorization``).
+        self.security_strategy = security_strategy
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.webhook_secret = webhook_secret
@@ -475,8 +477,11 @@ class SallaSandbox:
                     "created_at": webhook_timestamp(created_at or _now()), "data": data}
         body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Salla-Webhook-Sandbox",
-                   "X-Salla-Security-Strategy": "Signature",
-                   "X-Salla-Signature": sign(self.webhook_secret, body)}
+                   "X-Salla-Security-Strategy": self.security_strategy}
+        if self.security_strategy == "Token":
+            headers["Authorization"] = self.webhook_secret
+        else:
+            headers["X-Salla-Signature"] = sign(self.webhook_secret, body)
         return body, headers
 
     def send(self, event: str, data: Any) -> httpx.Response:
@@ -1153,9 +1158,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve.add_argument("--refresh-token", default="sandbox-refresh-token")
     serve.add_argument("--secret", default="sandbox-webhook-secret")
     serve.add_argument("--webhook-target", default=None, help="URL receiving the webhooks")
+    serve.add_argument("--security-strategy", choices=("Signature", "Token"), default="Signature",
+                       help="how webhooks prove themselves: an HMAC signature, or the secret in Authorization")
     args = parser.parse_args(argv)
     sandbox = SallaSandbox(merchant_id=args.merchant, access_token=args.token,
-                           refresh_token=args.refresh_token, webhook_secret=args.secret)
+                           refresh_token=args.refresh_token, webhook_secret=args.secret,
+                           security_strategy=args.security_strategy)
     seed_demo(sandbox)
     sandbox.set_webhook_target(args.webhook_target)
     server = sandbox.serve(args.host, args.port).start()
@@ -1164,7 +1172,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  merchant id     {sandbox.merchant_id}")
     print(f"  access token    {sandbox.access_token}")
     print(f"  refresh token   {sandbox.refresh_token}")
-    print(f"  webhook secret  {sandbox.webhook_secret}")
+    print(f"  webhook secret  {sandbox.webhook_secret} ({sandbox.security_strategy} strategy)")
     print(f"  webhook target  {sandbox.webhook_target or '(none: POST {url} to /_sandbox/webhook-target)'}")
     print(f"  state           {server.url}{CONTROL_PREFIX}/state", flush=True)
     try:

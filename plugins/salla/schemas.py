@@ -34,6 +34,8 @@ class SallaCredentialsSchema(Schema):
     api_base = fields.Url(load_default=DEFAULT_API_BASE, require_tld=False, schemes={"http", "https"})
     store_ref = fields.String(load_default=None, allow_none=True)
     branch_id = fields.Integer(load_default=None, allow_none=True)
+    #: When the access token expires (unix time, from ``app.store.authorize``): shown on the store page, not edited.
+    token_expires_at = fields.Integer(load_default=None, allow_none=True, metadata={"form": False})
 
 
 # ---------------------------------------------------------------- fields
@@ -145,6 +147,8 @@ class _Order(_Salla):
     items = fields.List(fields.Nested(_Item), required=True)
     customer = fields.Nested(_Customer, load_default=None, allow_none=True)
     date = fields.Nested(_Date, load_default=None, allow_none=True)
+    #: Not documented on Salla's order model; a ``{date, timezone}`` object or ``"Y-m-d H:M:S"`` when present.
+    updated_at = fields.Raw(load_default=None, allow_none=True)
 
 
 class _Product(_Salla):
@@ -170,12 +174,14 @@ class _Category(_Salla):
 class _Authorize(_Salla):
     access_token = fields.String(required=True, validate=validate.Length(min=1))
     refresh_token = _text()
+    #: When the access token expires (unix time).
+    expires = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**53))
 
 
 # ---------------------------------------------------------------- mapping to the core
 
 
-def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
+def order_data(payload: Any, *, cancelled: bool = False, sent_at: datetime | None = None) -> OrderData:
     """Validate a Salla order model into :class:`OrderData`.
 
     Salla prices exclude VAT (``price_without_tax``), so ``prices_include_vat`` is false. The
@@ -184,6 +190,9 @@ def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
     orders). The cash-on-delivery fee is added to the shipping fee; the core taxes shipping while
     Salla does not tax that fee, so with a COD fee the core's VAT and total exceed Salla's by
     round(15 % × (shipping + COD)) − round(15 % × shipping).
+
+    The order's version (O11) is its ``updated_at`` when the payload has one, else ``sent_at``:
+    the webhook envelope's ``created_at``, the time of the event.
     """
     order = _Order().load(payload)
     slug = _status_slug(order["status"])
@@ -206,6 +215,7 @@ def order_data(payload: Any, *, cancelled: bool = False) -> OrderData:
         "tax_total": None if tax is None else tax["amount"],
         "created_at": _order_date(order["date"]),
         "cancelled": cancelled or slug == CANCELLED_SLUG,
+        "modified_at": _updated_at(order["updated_at"]) or (None if sent_at is None else sent_at.isoformat()),
     })
 
 
@@ -249,6 +259,8 @@ def authorize_credentials(payload: Any, merchant: str) -> dict[str, Any]:
     values = {"access_token": tokens["access_token"], "store_ref": merchant}
     if tokens["refresh_token"]:
         values["refresh_token"] = tokens["refresh_token"]
+    if tokens["expires"] is not None:
+        values["token_expires_at"] = tokens["expires"]
     return values
 
 
@@ -300,6 +312,21 @@ def _phone(mobile: Any, code: str | None) -> str | None:
     if number is None or number.startswith("+") or not code:
         return number
     return f"{code.strip()}{number}"
+
+
+def _updated_at(value: Any) -> str | None:
+    """An order's ``updated_at`` (a date object or ``"Y-m-d H:M:S"`` in Riyadh time), when readable."""
+    if isinstance(value, dict) and isinstance(value.get("date"), str):
+        try:
+            return _order_date(value)
+        except ValidationError:
+            return None
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=RIYADH).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def _order_date(date: dict[str, Any] | None) -> str | None:

@@ -12,9 +12,12 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from core.platform.base import signatures_match
 from core.platform.data import StoreEvent
+from core.platform.webhooks import OtherStore
 from plugins.salla import schemas
 
 SIGNATURE_HEADER = "X-Salla-Signature"
+#: ``Signature`` (the default: ``X-Salla-Signature``) or ``Token`` (``Authorization: <the webhook secret>``).
+STRATEGY_HEADER = "X-Salla-Security-Strategy"
 #: Events whose ``data`` holds the store's access and refresh tokens.
 TOKEN_EVENTS = frozenset({"app.store.authorize"})
 ORDER_EVENTS = {"order.created", "order.updated", "order.status.updated", "order.cancelled"}
@@ -46,6 +49,25 @@ def verify_signature(secret: str | None, headers: Mapping[str, str], body: bytes
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     received = header(headers, SIGNATURE_HEADER)
     return signatures_match(expected, received.lower() if received else None)
+
+
+def verify_token(secret: str | None, headers: Mapping[str, str]) -> bool:
+    """Salla's ``Token`` strategy: ``Authorization`` is the webhook secret, bare or after ``Bearer``
+    (compared in constant time, both forms always)."""
+    if not secret:
+        return False
+    sent = (header(headers, "Authorization") or "").strip()
+    scheme, _, rest = sent.partition(" ")
+    bare = signatures_match(secret, sent)
+    bearer = scheme.lower() == "bearer" and signatures_match(secret, rest)
+    return bare or bearer
+
+
+def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether the delivery is authentic under the security strategy it names (``Signature`` when none)."""
+    if (header(headers, STRATEGY_HEADER) or "").strip().lower() == "token":
+        return verify_token(secret, headers)
+    return verify_signature(secret, headers, body)
 
 
 def _envelope(body: bytes) -> dict[str, Any] | None:
@@ -80,7 +102,7 @@ def parse_delivery(body: bytes, store_ref: str | None = None) -> StoreEvent:
     """Parse an authentic delivery; raises :class:`marshmallow.ValidationError` when it does not fit.
 
     ``store_ref`` is the merchant id the store is connected to: an event of another merchant
-    (Salla's webhook secret is the app's, shared by every store) is ignored.
+    (Salla's webhook secret is the app's, shared by every store) raises :class:`OtherStore`.
     """
     try:
         payload = json.loads(body)
@@ -91,7 +113,7 @@ def parse_delivery(body: bytes, store_ref: str | None = None) -> StoreEvent:
     envelope = _Envelope().load(payload)
     event, merchant, data = envelope["event"], envelope["merchant"], envelope["data"]
     if store_ref and merchant != str(store_ref):
-        return _ignored(event, _id_of(data), f"for merchant {merchant}, not this store's {store_ref}")
+        raise OtherStore(f"Salla event {event} for merchant {merchant}, not this store's {store_ref}")
     try:
         return _event(event, merchant, data, _sent_at(envelope["created_at"]))
     except ValidationError as error:
@@ -104,7 +126,7 @@ def _event(event: str, merchant: str, data: Any, sent_at: datetime | None) -> St
         return StoreEvent("authorize", event, merchant, credentials=credentials)
     if event in ORDER_EVENTS:
         model = data.get("order") if isinstance(data, dict) and isinstance(data.get("order"), dict) else data
-        order = schemas.order_data(model, cancelled=event == "order.cancelled")
+        order = schemas.order_data(model, cancelled=event == "order.cancelled", sent_at=sent_at)
         return StoreEvent("order", event, order.external_id, order=order)
     if event == "order.refunded":
         refund = schemas.refund_data(data, sent_at)

@@ -64,7 +64,7 @@ DEFAULT_SECRET = "mizan-sandbox-client-secret"
 DEFAULT_LOCATION_IDS = (71000000001, 71000000002)
 LOCATION_NAMES = ("Riyadh warehouse", "Jeddah showroom")
 TOPICS = ("orders/create", "orders/paid", "orders/fulfilled", "orders/cancelled", "refunds/create",
-          "products/create", "products/update")
+          "products/create", "products/update", "inventory_items/update")
 SUBSCRIBABLE_TOPICS = TOPICS + ("orders/updated", "products/delete", "inventory_levels/update",
                                 "app/uninstalled")
 MAX_INPUT_ITEMS = 250
@@ -442,6 +442,16 @@ class ShopifySandbox:
             self._emit("products/update", payload)
         return payload
 
+    def set_cost(self, sku: str, cost: str | None, send: bool = True) -> dict:
+        """The merchant changes a variant's cost (on its inventory item): ``inventory_items/update``."""
+        with self._lock:
+            item = self._variant_by_sku(sku)["inventory_item_id"]
+            self._costs[item] = money(cost) if cost is not None else None
+            payload = self._inventory_item_payload(item)
+        if send:
+            self._emit("inventory_items/update", payload)
+        return payload
+
     def available(self, sku: str, location_id: int | None = None) -> int:
         """Available quantity of ``sku`` at one location, or summed over all when None."""
         with self._lock:
@@ -671,6 +681,16 @@ class ShopifySandbox:
         for variant in payload["variants"]:
             variant["inventory_quantity"] = self._total(variant["inventory_item_id"])
         return payload
+
+    def _inventory_item_payload(self, item: int) -> dict:
+        """The REST InventoryItem, as the inventory_items/* webhooks carry it (cost: a string or null)."""
+        variant = next(v for v in self._variants.values() if v["inventory_item_id"] == item)
+        cost = self._costs.get(item)
+        return {"id": item, "sku": variant["sku"] or "", "created_at": variant["created_at"], "updated_at": now(),
+                "requires_shipping": True, "cost": str(cost) if cost is not None else None,
+                "country_code_of_origin": None, "province_code_of_origin": None, "harmonized_system_code": None,
+                "tracked": True, "country_harmonized_system_codes": [],
+                "admin_graphql_api_id": gid("InventoryItem", item)}
 
     def _collection_node(self, collection: dict) -> dict:
         count = sum(1 for cid, _ in self._collects if cid == collection["id"])
@@ -1130,7 +1150,7 @@ class ShopifySandbox:
             if product is None:
                 return {"product": None, "productVariants": None,
                         "userErrors": [_user_error(["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")]}
-            changed, errors = [], []
+            changed, errors, items = [], [], []
             for index, data in enumerate(args.get("variants") or []):
                 variant = self._variants.get(gid_number(data.get("id"), "ProductVariant") or 0)
                 if variant is None or variant["product_id"] != product["id"]:
@@ -1142,13 +1162,16 @@ class ShopifySandbox:
                                    ("barcode", data.get("barcode")), ("sku", item.get("sku", data.get("sku")))):
                     if value is not None:
                         variant[key] = str(money(value)) if key in ("price", "compare_at_price") else value
-                if item.get("cost") is not None:
+                if item.get("cost") is not None and money(item["cost"]) != self._costs.get(variant["inventory_item_id"]):
                     self._costs[variant["inventory_item_id"]] = money(item["cost"])
+                    items.append(self._inventory_item_payload(variant["inventory_item_id"]))
                 variant["updated_at"] = product["updated_at"] = now()
                 changed.append(self._variant_node(variant))
             node, payload = self._product_node(product), self._product_payload(product)
         if changed:
             self._emit_later("products/update", payload)
+        for item_payload in items:
+            self._emit_later("inventory_items/update", item_payload)
         return {"product": node, "productVariants": changed, "userErrors": errors}
 
     def _m_set_quantities(self, args: dict) -> dict:

@@ -18,7 +18,7 @@ from marshmallow import (
 
 from core.money import ZERO, money
 from core.platform import schemas as core
-from core.platform.data import CategoryData, OrderData, ProductData, RefundData
+from core.platform.data import CategoryData, CostData, OrderData, ProductData, RefundData
 
 DEFAULT_VARIANT_TITLE = "Default Title"
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?$")
@@ -143,6 +143,7 @@ class _Order(_Shopify):
     fulfillment_status = _text()
     cancelled_at = _text()
     created_at = _text()
+    updated_at = _text()
     currency = fields.String(required=True)
     taxes_included = fields.Boolean(required=True)
     email = _text()
@@ -189,6 +190,12 @@ class _Variant(_Shopify):
     price = _amount(required=True)
     inventory_item_id = ShopifyId(load_default=None, allow_none=True)
     inventory_quantity = fields.Integer(load_default=None, allow_none=True)
+
+
+class _InventoryItem(_Shopify):
+    id = ShopifyId(required=True)
+    sku = _text()
+    cost = _amount(load_default=None, allow_none=True)
 
 
 class _Product(_Shopify):
@@ -244,6 +251,7 @@ def order_data(payload: Any) -> OrderData:
         "customer": _customer(order),
         "created_at": order["created_at"],
         "cancelled": bool(order["cancelled_at"]),
+        "modified_at": order["updated_at"],  # the order's version (O11)
     })
 
 
@@ -292,6 +300,16 @@ def product_data(payload: Any) -> ProductData:
         "quantity": variant["inventory_quantity"],
         "stock_ref": gid("InventoryItem", variant["inventory_item_id"]) if variant["inventory_item_id"] else None,
     })
+
+
+def cost_data(payload: Any) -> CostData | None:
+    """An ``inventory_items/update`` body (the REST InventoryItem: ``id``, ``sku``, ``cost`` as a
+    decimal string or null) as CostData naming the item as ``stock_ref`` does; None without a cost."""
+    item = _InventoryItem().load(_object(payload))
+    if item["cost"] is None:
+        return None
+    return core.CostSchema().load({"cost": money(item["cost"]), "sku": item["sku"] or None,
+                                   "stock_ref": gid("InventoryItem", item["id"])})
 
 
 def products_from_node(node: Any) -> list[ProductData]:

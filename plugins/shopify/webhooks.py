@@ -21,8 +21,10 @@ ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "ord
                           "orders/cancelled"})
 REFUND_TOPICS = frozenset({"refunds/create"})
 PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
+#: A variant's cost lives on its inventory item, sent only by these topics (platforms.md §3.6).
+COST_TOPICS = frozenset({"inventory_items/update"})
 #: What the client subscribes to (in this order) when the store is activated.
-SUBSCRIBED_TOPICS = (*sorted(ORDER_TOPICS), *sorted(REFUND_TOPICS), *sorted(PRODUCT_TOPICS))
+SUBSCRIBED_TOPICS = (*sorted(ORDER_TOPICS), *sorted(REFUND_TOPICS), *sorted(PRODUCT_TOPICS), *sorted(COST_TOPICS))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -77,6 +79,11 @@ def parse_delivery(headers: Mapping[str, str], body: bytes, shop_domain: str | N
     if topic in PRODUCT_TOPICS:
         product = schemas.product_data(payload)
         return StoreEvent("product", topic, product.external_id, product=product)
+    if topic in COST_TOPICS:
+        cost = schemas.cost_data(payload)
+        if cost is None:
+            return _ignored(topic, payload, "the inventory item has no cost")
+        return StoreEvent("cost", topic, str(payload.get("id")), cost=cost)
     if topic == "products/delete":
         return _ignored(topic, payload, "a product deleted in the store stays in the ERP")
     return _ignored(topic, payload, "not a topic Mizan acts on")

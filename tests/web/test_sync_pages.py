@@ -225,3 +225,18 @@ def test_store_orders_list_filters_by_number_and_state(app, dummy_shop, sign_in)
 def test_the_sync_pages_are_in_the_navigation(sign_in):
     page = sign_in("viewer").text("/")
     assert 'href="/sync/"' in page and 'href="/stores/"' in page
+
+
+def test_a_refund_waiting_for_its_held_order_is_shown_in_needs_attention_and_on_the_order(app, dummy_shop, sign_in):
+    """O11: the refund of a held order waits, visibly: under "Needs attention" and on the order's page."""
+    order = order_payload([(None, "1", "25.00")], external_id="7301", number="#W-1")
+    dummy_shop.deliver("order", order)
+    dummy_shop.deliver("refund", {"external_id": "ref-7301", "order_external_id": "7301", "whole_order": True})
+    viewer = sign_in("viewer")
+    attention = viewer.text("/sync/attention")
+    waiting = attention[attention.index('id="waiting-refunds"'):]
+    assert "ref-7301" in waiting and "#W-1" in waiting and "order_not_booked" in waiting
+    record = store_order(app, dummy_shop.store_id, "#W-1")
+    page = viewer.text(f"/sync/orders/{record.id}")
+    returns = page[page.index('id="order-returns"'):]
+    assert "ref-7301" in returns and 'badge waiting' in returns

@@ -97,6 +97,9 @@ class StoreSettingsBodySchema(Schema):
         validate=validate.Length(max=MAX_STATUSES, error=f"at most {MAX_STATUSES} statuses"),
         metadata={"description": "The store statuses that book an order; null: the platform's own."},
     )
+    sales_account_id = row_id(allow_none=True, metadata={
+        "description": "Revenue account of the store's invoices and returns; null: the platform's "
+                       "'<platform> sales' account, else the company's sales account."})
 
 
 class ActivateSchema(Schema):
@@ -127,7 +130,7 @@ class SendOrdersSchema(Schema):
 class BookingResultSchema(Schema):
     number = fields.String()
     outcome = fields.String(
-        metadata={"description": "booked, already_booked, needs_attention, skipped, not_found or failed"}
+        metadata={"description": "booked, already_booked, needs_attention, skipped, waiting, not_found or failed"}
     )
     reason = fields.String(allow_none=True)
     invoice_id = fields.Integer(allow_none=True)

@@ -18,6 +18,7 @@ from core.models import (
     ReturnInvoice,
     SalesInvoice,
     StoreOrder,
+    StoreRefund,
     WebhookDelivery,
 )
 from core.services.reports import trial_balance
@@ -225,6 +226,88 @@ def test_a_held_order_is_fixed_in_the_store_and_booked_on_reprocess(app, connect
         assert reprocess_order(held.id).outcome == "booked"
         assert count(SalesInvoice) == 1
         assert db.session.execute(select(Product).where(Product.code == "WRAP-9")).scalar_one()
+
+
+def test_a_refund_of_a_held_order_waits_and_is_booked_once_after_the_order(app, connected_store):
+    """O11, R1, R2 (issue 9 case 1): a refund that arrives while its order is held waits, visibly; when
+    the order is fixed in the store and re-processed, the order is booked, then its refund, once."""
+    from core.integration.manual import reprocess_order
+
+    driver = connected_store.driver
+    no_sku = driver.no_sku_item()
+    order = driver.new_order([("MUG-01", 2), (no_sku, 1)])
+    driver.complete(order)
+    driver.refund_all(order)
+    driver.redeliver_last()
+    driver.settle()
+    with app.app_context():
+        held = state_of(connected_store.store_id, driver.number(order))
+        assert held.state == "needs_attention"
+        waiting = db.session.execute(select(StoreRefund)).scalars().all()
+        assert waiting and all(r.state == "waiting" and r.reason.startswith("order_not_booked:") for r in waiting)
+        assert count(ReturnInvoice) == 0
+    driver.give_sku(no_sku, "WRAP-9")
+    driver.settle()
+    with app.app_context():
+        held = state_of(connected_store.store_id, driver.number(order))
+        assert reprocess_order(held.id).outcome == "booked"
+        assert reprocess_order(held.id).outcome == "already_booked"
+        assert count(SalesInvoice) == 1 and count(ReturnInvoice) == 1
+        returned = db.session.execute(select(ReturnInvoice)).scalar_one()
+        assert returned.total == db.session.execute(select(SalesInvoice)).scalar_one().total
+        assert {r.state for r in db.session.execute(select(StoreRefund)).scalars()} == {"booked"}
+        assert state_of(connected_store.store_id, driver.number(order)).state == "returned"
+        assert on_hand(connected_store.ids.mug, connected_store.ids.warehouse) == Decimal("10")
+        tb = trial_balance()
+        assert tb.total_debit == tb.total_credit
+    driver.redeliver_last()
+    driver.settle()
+    with app.app_context():
+        assert count(ReturnInvoice) == 1
+
+
+def test_a_late_earlier_event_does_not_demote_a_held_order(app, connected_store):
+    """O11 (issue 9 case 2): the order's earlier, not completed version delivered again after it was
+    completed and held leaves it held, with its completed status; fixed and re-processed, it books."""
+    from core.integration.manual import reprocess_order
+
+    driver = connected_store.driver
+    no_sku = driver.no_sku_item()
+    order = driver.new_order([("MUG-01", 1), (no_sku, 1)])
+    placed = _last_delivery(app)
+    driver.complete(order)
+    driver.settle()
+    _deliver_again(app, connected_store, placed)
+    with app.app_context():
+        held = state_of(connected_store.store_id, driver.number(order))
+        assert held.state == "needs_attention"
+        completed_status = held.store_status
+    driver.give_sku(no_sku, "WRAP-9")
+    driver.settle()
+    with app.app_context():
+        held = state_of(connected_store.store_id, driver.number(order))
+        assert held.store_status == completed_status
+        assert reprocess_order(held.id).outcome == "booked"
+        assert count(SalesInvoice) == 1
+
+
+def _last_delivery(app) -> int:
+    with app.app_context():
+        delivery_id = db.session.execute(select(WebhookDelivery.id).order_by(WebhookDelivery.id.desc())).scalars().first()
+        db.session.remove()
+    return delivery_id
+
+
+def _deliver_again(app, connected_store, delivery_id: int) -> None:
+    """Process the stored delivery ``delivery_id`` again, as a late retry of it would be."""
+    from core.integration.tasks import process_delivery
+
+    with app.app_context():
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        delivery.status = "received"
+        db.session.commit()
+        process_delivery(delivery_id)
+        db.session.remove()
 
 
 def test_declared_capabilities_have_their_driver_methods(driver_class):

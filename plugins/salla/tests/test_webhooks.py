@@ -9,6 +9,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.platform.data import StoreEvent
+from core.platform.webhooks import OtherStore
 from plugins.salla.sandbox import SallaSandbox, sign
 from plugins.salla.tests import MERCHANT, SECRET
 from plugins.salla.webhooks import delivery_key, parse_delivery, verify_signature
@@ -70,10 +71,11 @@ def test_redelivered_body_has_the_same_key_and_any_other_body_another(store: Sal
 
 
 def test_authorize_event_carries_the_tokens_and_merchant(store: SallaSandbox) -> None:
-    event = parse(store, "app.store.authorize", store.authorize(send=False, rotate=True))
+    data = store.authorize(send=False, rotate=True)
+    event = parse(store, "app.store.authorize", data)
     assert event.kind == "authorize"
     assert event.credentials == {"access_token": store.access_token, "refresh_token": store.refresh_token,
-                                 "store_ref": str(MERCHANT)}
+                                 "store_ref": str(MERCHANT), "token_expires_at": data["expires"]}
 
 
 def test_order_created_maps_lines_amounts_and_customer(store: SallaSandbox, order: dict) -> None:
@@ -166,9 +168,9 @@ def test_price_only_and_unknown_events_are_ignored_with_a_reason(store: SallaSan
     assert (event.kind, event.external_id) == ("ignored", "5") and "order.deleted" in event.reason
 
 
-def test_event_of_another_merchant_is_ignored(order: dict) -> None:
-    event = parse_delivery(envelope("order.created", order, merchant=999), str(MERCHANT))
-    assert event.kind == "ignored" and "999" in event.reason
+def test_event_of_another_merchant_raises_other_store(order: dict) -> None:
+    with pytest.raises(OtherStore, match="999"):
+        parse_delivery(envelope("order.created", order, merchant=999), str(MERCHANT))
     assert parse_delivery(envelope("order.created", order, merchant=999)).kind == "order"
 
 

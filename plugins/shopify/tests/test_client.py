@@ -177,7 +177,7 @@ def test_register_webhooks_subscribes_each_topic_once(client: ShopifyClient, sho
     assert client.register_webhooks(subscriptions) == list(SUBSCRIBED_TOPICS)  # again: nothing twice
     subscribed = sorted((s["topic"], s["uri"]) for s in shop.subscriptions())
     assert subscribed == sorted((topic, receiver.url) for topic in SUBSCRIBED_TOPICS)
-    assert len(SUBSCRIBED_TOPICS) == 8
+    assert len(SUBSCRIBED_TOPICS) == 9  # orders, refunds, products, inventory items (costs)
     order = shop.create_order([("COF-250", 1)])
     shop.pay_order(order["id"])
     assert [h["X-Shopify-Topic"] for h, _ in receiver.received] == ["orders/create", "orders/paid"]

@@ -203,6 +203,48 @@ def test_a_product_with_variants_stands_for_its_first_variant_with_sku(shop: Sho
     assert (product.external_id, product.sku, product.name) == ("42", "ABAYA-M", "Abaya - M")
 
 
+# -- inventory items (costs) ----------------------------------------------------------------
+
+def test_inventory_items_update_is_the_cost_of_its_item(shop: ShopifySandbox) -> None:
+    payload = shop.set_cost("MUG-01", "11.25", send=False)
+    event = parse(shop, "inventory_items/update", payload)
+    assert (event.kind, event.external_id) == ("cost", str(payload["id"]))
+    assert (event.cost.cost, event.cost.sku, event.cost.stock_ref) == \
+        (Decimal("11.25"), "MUG-01", f"gid://shopify/InventoryItem/{payload['id']}")
+
+
+def test_an_inventory_item_without_cost_is_ignored(shop: ShopifySandbox) -> None:
+    event = parse(shop, "inventory_items/update", shop.set_cost("MUG-01", None, send=False))
+    assert event.kind == "ignored" and "no cost" in event.reason
+
+
+@pytest.mark.parametrize("cost", ["-1.00", "abc", "1e20"])
+def test_an_inventory_item_with_a_bad_cost_does_not_fit(shop: ShopifySandbox, cost: str) -> None:
+    payload = shop.set_cost("MUG-01", "1.00", send=False) | {"cost": cost}
+    with pytest.raises(ValidationError):
+        parse(shop, "inventory_items/update", payload)
+
+
+def test_a_cost_set_through_the_api_sends_inventory_items_update(shop: ShopifySandbox, receiver: Receiver) -> None:
+    """Like Shopify, the sandbox tells of a variant's new cost (productVariantsBulkUpdate) by its inventory item."""
+    shop.subscribe("inventory_items/update", receiver.url)
+    with shop.app.test_client() as http:
+        found = http.post("/admin/api/2026-01/graphql.json", headers={"X-Shopify-Access-Token": shop.access_token},
+                          json={"query": "query V($q: String!) { productVariants(first: 1, query: $q) { nodes { id "
+                                         "product { id } } } }", "variables": {"q": 'sku:"MUG-01"'}}).get_json()
+        variant = found["data"]["productVariants"]["nodes"][0]
+        answer = http.post("/admin/api/2026-01/graphql.json", headers={"X-Shopify-Access-Token": shop.access_token},
+                           json={"query": "mutation U($p: ID!, $v: [ProductVariantsBulkInput!]!) { "
+                                          "productVariantsBulkUpdate(productId: $p, variants: $v) { userErrors { message } } }",
+                                 "variables": {"p": variant["product"]["id"],
+                                               "v": [{"id": variant["id"], "inventoryItem": {"cost": "12.00"}}]}})
+        assert answer.status_code == 200 and not answer.get_json()["data"]["productVariantsBulkUpdate"]["userErrors"]
+    shop.flush()
+    bodies = [json.loads(body) for headers, body in receiver.received
+              if headers.get("X-Shopify-Topic") == "inventory_items/update"]
+    assert [(b["sku"], b["cost"]) for b in bodies] == [("MUG-01", "12.00")]
+
+
 # -- everything else -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("topic", ["products/delete", "app/uninstalled", "inventory_levels/update"])
