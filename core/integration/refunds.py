@@ -6,7 +6,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.integration.order_states import move
 from core.integration.order_states import reason as state_reason
-from core.integration.results import BookingResult, clearing_account, sales_account, to_json
+from core.integration.results import BookingResult, clearing_account, to_json
 from core.integration.synclog import document, log_event
 from core.models import InvoiceLine, ReturnInvoice, StoreConnection, StoreOrder, StoreRefund
 from core.platform.data import RefundData
@@ -135,7 +135,6 @@ def _draft(store: StoreConnection, refund: RefundData, order: StoreOrder) -> Ret
         amount=refund.amount if amount_only else None,
         include_shipping=not amount_only and (refund.whole_order or refund.include_shipping),
         refund_account_id=clearing_account(store),
-        revenue_account_id=sales_account(store),
         reason=f"{store.name} refund {refund.external_id}",
         reference=refund.external_id,
         external_key=refund_key(store.id, refund.external_id),

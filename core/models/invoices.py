@@ -45,6 +45,8 @@ class SalesInvoice(Timestamped, db.Model):
     reference: Mapped[str | None] = mapped_column(String(100), index=True)
     #: Caller's idempotency key: the same key never books a second invoice.
     external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: The invoice's own revenue account (e.g. a store's), which its returns debit; ``None``: the ``sales`` role's.
+    revenue_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position"

@@ -159,13 +159,14 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     total = amounts.total + rounding
     if total < 0:
         raise Invalid("The rounding adjustment makes the invoice total negative.", {"rounding": ["too large"]})
+    revenue = revenue_account(draft.revenue_account_id, keys["sales"])
     entry = write_entry(
         draft.date,
         [
             Posting(keys["receivable"], debit=total, branch_id=branch),
             Posting(keys["rounding"], credit=max(rounding, ZERO), debit=max(-rounding, ZERO), branch_id=branch),
             Posting(keys["sales_discounts"], debit=amounts.discount_net, branch_id=branch),
-            Posting(revenue_account(draft.revenue_account_id, keys["sales"]), credit=amounts.lines_net
+            Posting(revenue, credit=amounts.lines_net
                     + amounts.discount_net, branch_id=branch),
             Posting(keys["shipping_income"], credit=amounts.shipping_net, branch_id=branch),
             Posting(keys["vat_output"], credit=amounts.vat_total, branch_id=branch),
@@ -199,6 +200,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         memo=draft.memo,
         reference=draft.reference,
         external_key=draft.external_key,
+        revenue_account_id=revenue if draft.revenue_account_id is not None else None,
         lines=lines,
     )
     db.session.add(invoice)

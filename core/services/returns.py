@@ -55,8 +55,8 @@ class ReturnDraft:
     #: An amount-only credit note (VAT-inclusive), for a refund that names no lines: no stock
     #: comes back and the amount is split into net and VAT at the invoice's rate.
     amount: Decimal | None = None
-    #: The revenue account the return is debited to (reversing the invoice's, e.g. a store's own);
-    #: default the ``sales_returns`` role's.
+    #: The revenue account the return is debited to; default the invoice's own revenue account when it
+    #: has one (e.g. a store's), else the ``sales_returns`` role's.
     revenue_account_id: int | None = None
 
 
@@ -179,7 +179,7 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
     entry = write_entry(
         draft.date,
         [
-            Posting(revenue_account(draft.revenue_account_id, ids["sales_returns"]), debit=lines_net + discount_net,
+            Posting(revenue_account(draft.revenue_account_id or invoice.revenue_account_id, ids["sales_returns"]), debit=lines_net + discount_net,
                     branch_id=branch),
             Posting(ids["sales_discounts"], credit=discount_net, branch_id=branch),
             Posting(ids["shipping_income"], debit=shipping_net, branch_id=branch),

@@ -67,6 +67,30 @@ def test_the_stores_sales_account_setting_takes_its_sales_and_returns(app, dummy
         db.session.remove()
 
 
+def test_a_return_debits_the_account_its_invoice_credited_after_the_setting_changed(app, dummy_shop):
+    """The store's sales account is changed between the sale and its refund: the return reverses the
+    invoice (debits the account the sale credited), so neither account is left with half a sale."""
+    order = order_payload([("MUG-01", "3", "25.00")])
+    dummy_shop.deliver("order", order)
+    with app.app_context():
+        parent = db.session.execute(select(Account.id).where(Account.code == "4")).scalar_one()
+        account = Account(code="4198", name_en="New web shop sales", name_ar="مبيعات المتجر الجديدة",
+                          type="revenue", parent_id=parent)
+        db.session.add(account)
+        db.session.commit()
+        later = account.id
+        connections.update_settings(dummy_shop.store_id, {"sales_account_id": later})
+        db.session.remove()
+    dummy_shop.deliver("refund", {"external_id": "r-1", "order_external_id": order["external_id"], "lines": [
+        {"line_external_id": order["lines"][0]["external_id"], "quantity": "2", "restock": True}]})
+    with app.app_context():
+        assert posted(account_id("dummy_sales"), "sales_invoice") == (0, Decimal("75.00"))
+        assert posted(account_id("dummy_sales"), "return_invoice") == (Decimal("50.00"), 0)
+        assert posted(later, "return_invoice") == (0, 0)
+        assert trial_balance().difference == 0
+        db.session.remove()
+
+
 def test_without_a_platform_sales_account_the_companys_sales_account_is_used(app, dummy_shop):
     with app.app_context():
         db.session.execute(delete(Account).where(Account.key == "dummy_sales"))
