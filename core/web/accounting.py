@@ -140,6 +140,7 @@ class JournalFilters(Form):
             ("inbound_requisition", _l("Inbound requisition")),
             ("opening_balance", _l("Opening balance")),
             ("reversal", _l("Reversal")),
+            ("stock_revaluation", _l("Stock revaluation")),
         ),
         validators=[Optional()],
     )

@@ -187,6 +187,7 @@ KINDS = {
     "inbound_requisition": _l("Inbound requisition"),
     "opening_balance": _l("Opening balance"),
     "reversal": _l("Reversal"),
+    "stock_revaluation": _l("Stock revaluation"),
     "sale": _l("Sale"),
     "return": _l("Return"),
     "adjustment": _l("Adjustment"),

@@ -145,3 +145,12 @@ def test_viewers_cannot_post_entries(web):
 def test_pages_need_a_sign_in(client):
     response = client.get("/accounting/accounts")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+
+def test_the_journal_can_be_filtered_to_stock_revaluations_named_in_arabic(web):
+    """Revaluations of store stock at a new cost (issue 9 case 5) are a journal source people can pick."""
+    client = web("viewer")
+    assert "Stock revaluation" in client.text("/accounting/journal?source_type=stock_revaluation")
+    client.use_language("ar")
+    assert "إعادة تقييم المخزون" in client.text("/accounting/journal?source_type=stock_revaluation")
