@@ -15,9 +15,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields
 
-from core.hookspecs import hookimpl
-from core.integration.product_sync import schedule_product_push
-from core.integration.stock_push import schedule_stock_pushes
+from core.integration.store_hooks import StoreSyncHooks
 from core.models import StoreConnection
 from core.platform.base import Credentials, PlatformPlugin, RateLimited, StoreAPIError
 from core.platform.data import (
@@ -175,7 +173,7 @@ class DummyClient:
         return product.external_id
 
 
-class DummyPlugin(PlatformPlugin):
+class DummyPlugin(StoreSyncHooks, PlatformPlugin):
     """A platform whose webhooks speak the core's own language."""
 
     name = "dummy"
@@ -210,18 +208,6 @@ class DummyPlugin(PlatformPlugin):
     def client(self, store: StoreConnection, credentials: Credentials) -> DummyClient:
         return DummyClient(DummyStore.named(credentials["store_ref"]), credentials)
 
-    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """Queue a push of the product's quantity to each active dummy store linked to the warehouse
-        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        """Queue a push of the new product to each active dummy store with product sync on (P2)."""
-        schedule_product_push(self.name, product_id)
 
 
 def parse_event(body: bytes) -> StoreEvent:

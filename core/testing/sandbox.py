@@ -4,7 +4,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -158,3 +161,31 @@ class DemoSandbox:
     set_webhook_target: Any
     #: A line for the README/console: how to make the sandbox send an order.
     hint: str = ""
+
+
+class TickingClock:
+    """A sandbox's clock. Inside :meth:`ticking`, every reading is a second after the one before (kept
+    between uses, so times never go back), as a store used at a merchant's pace orders its events'
+    timestamps: whole-second timestamps stay in order while the simulation test enacts a history in
+    milliseconds. Outside, it reads the time now."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self.on = False
+        self.at: datetime | None = None
+
+    @contextmanager
+    def ticking(self) -> Iterator[None]:
+        now = datetime.now(self.zone)
+        self.at = max(self.at, now) if self.at is not None else now
+        self.on = True
+        try:
+            yield
+        finally:
+            self.on = False
+
+    def read(self) -> datetime:
+        if self.on and self.at is not None:
+            self.at += timedelta(seconds=1)
+            return self.at
+        return datetime.now(self.zone)

@@ -1,13 +1,9 @@
 """Salla (سلة) platform plugin for Mizan: the plugin class the ``mizan.plugins`` entry point names."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
-from core.hookspecs import hookimpl
-from core.integration.connections import store_api
-from core.integration.product_sync import schedule_product_push
-from core.integration.stock_push import schedule_stock_pushes
+from core.integration.store_hooks import OrderAnnotationHook, StoreSyncHooks
 from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
 from core.platform.webhooks import StoreUnidentified, Verdict, WebhookRequest
@@ -17,14 +13,12 @@ from plugins.salla.schemas import SallaCredentialsSchema
 from plugins.salla.webhooks import carries_tokens, delivery_key, parse_delivery, verify
 
 if TYPE_CHECKING:
-    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
-    from core.platform.data import OrderData
 
 __all__ = ["SallaPlugin"]
 
 
-class SallaPlugin(PlatformPlugin):
+class SallaPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     """Salla stores: app-level webhooks signed with HMAC-SHA256, the Merchant API v2 for calls.
 
     Salla subscribes webhooks on the app (Partner Portal), not per store, and sends the
@@ -80,23 +74,3 @@ class SallaPlugin(PlatformPlugin):
     def client(self, store: StoreConnection, credentials: Credentials) -> SallaClient:
         return SallaClient(credentials)
 
-    @hookimpl
-    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
-        """Write the ERP invoice number back to the store order: a note in the order's history (``POST /orders/{id}/histories``)."""
-        if store.platform != self.name:
-            return
-        with store_api(store) as api:
-            api.annotate_order(order.external_id, invoice.number)
-
-    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """Queue a push of the product's quantity to each active Salla store linked to the warehouse
-        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        """Queue a push of the new product to each active Salla store with product sync on (P2)."""
-        schedule_product_push(self.name, product_id)

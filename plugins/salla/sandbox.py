@@ -9,8 +9,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -22,7 +21,13 @@ from flask import Flask, Response, g, jsonify, request
 
 from core.money import ZERO, money
 from core.services.pricing import allocate
-from core.testing.sandbox import LeakyBucket, RecordedRequest, RequestLog, SandboxServer
+from core.testing.sandbox import (
+    LeakyBucket,
+    RecordedRequest,
+    RequestLog,
+    SandboxServer,
+    TickingClock,
+)
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
 API_PREFIX = "/admin/v2"
@@ -32,6 +37,8 @@ VAT_RATE = Decimal("0.15")
 VAT_PERCENT = "15.00"
 PER_PAGE_DEFAULT = 15
 RIYADH = timezone(timedelta(hours=3))
+#: The store's clock (see :class:`TickingClock`); the drivers make it tick while capturing webhooks.
+CLOCK = TickingClock(RIYADH)
 PRODUCT_TYPES = {"product", "service", "booking", "digital", "food", "codes", "group_products"}
 QUANTITY_MODES = {"overwrite", "increment", "decrement"}
 PRODUCT_FIELDS = {"name", "price", "sale_price", "cost_price", "sku", "mpn", "gtin", "status",
@@ -137,31 +144,8 @@ def _decimal(value: Any, name: str) -> Decimal:
 
 
 def _now() -> datetime:
-    return _read_clock()
+    return CLOCK.read()
 
-#: While :func:`ticking`, the sandbox's clock: each reading is a second after the one before (kept between
-#: uses, so times never go back), as a store used at a merchant's pace orders its events' timestamps.
-_clock: dict[str, datetime | bool] = {"on": False}
-
-
-@contextmanager
-def ticking() -> Iterator[None]:
-    """Inside, every time the sandbox reads is a second later than the last (whole-second timestamps stay
-    in order: the simulation test enacts a history in milliseconds)."""
-    last = _clock.get("at")
-    _clock["at"] = max(last, datetime.now(RIYADH)) if isinstance(last, datetime) else datetime.now(RIYADH)
-    _clock["on"] = True
-    try:
-        yield
-    finally:
-        _clock["on"] = False
-
-
-def _read_clock() -> datetime:
-    if _clock["on"]:
-        _clock["at"] = _clock["at"] + timedelta(seconds=1)  # type: ignore[operator]
-        return _clock["at"]  # type: ignore[return-value]
-    return datetime.now(RIYADH)
 
 
 def _date_object(moment: datetime) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.salla import SallaPlugin
-from plugins.salla.sandbox import API_PREFIX, SallaSandbox, seed_demo, sign, ticking
+from plugins.salla.sandbox import API_PREFIX, CLOCK, SallaSandbox, seed_demo, sign
 from plugins.salla.webhooks import SIGNATURE_HEADER
 
 
@@ -87,11 +87,11 @@ class SallaDriver:
     @contextmanager
     def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
         """Inside, the webhooks the store would post are kept as ``(url, headers, body)``, not sent;
-        the store's clock moves a second at each reading (see ``ticking``)."""
+        the store's clock moves a second at each reading (see ``TickingClock``)."""
         deliveries: list[tuple[str, dict[str, str], bytes]] = []
         self.sandbox.captured = deliveries
         try:
-            with ticking():  # whole-second timestamps stay in the order the history happened
+            with CLOCK.ticking():  # whole-second timestamps stay in the order the history happened
                 yield deliveries
         finally:
             self.sandbox.captured = None

@@ -1,15 +1,11 @@
 """Shopify platform plugin: webhooks in, Admin API out, mapped onto the core's store data."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from marshmallow import Schema
 
-from core.hookspecs import hookimpl
-from core.integration.connections import store_api
-from core.integration.product_sync import schedule_product_push
-from core.integration.stock_push import schedule_stock_pushes
+from core.integration.store_hooks import OrderAnnotationHook, StoreSyncHooks
 from core.platform.base import Credentials, PlatformPlugin
 from core.platform.data import StoreEvent
 from core.platform.webhooks import Verdict, WebhookRequest
@@ -19,14 +15,12 @@ from plugins.shopify.client import ShopifyClient
 from plugins.shopify.schemas import ShopifyCredentialsSchema
 
 if TYPE_CHECKING:
-    from core.models.invoices import SalesInvoice
     from core.models.stores import StoreConnection
-    from core.platform.data import OrderData
 
 __version__ = "0.1.0"
 
 
-class ShopifyPlugin(PlatformPlugin):
+class ShopifyPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     """Shopify stores: HMAC-signed webhooks, the GraphQL Admin API and the REST order lookup.
 
     Order status (what ``completed_statuses`` is compared with): ``"cancelled"`` when the order
@@ -71,23 +65,3 @@ class ShopifyPlugin(PlatformPlugin):
     def client(self, store: StoreConnection, credentials: Credentials) -> ShopifyClient:
         return ShopifyClient(credentials)
 
-    @hookimpl
-    def on_order_completed(self, store: StoreConnection, order: OrderData, invoice: SalesInvoice) -> None:
-        """Write the ERP invoice number back to the store order: the order tag "Mizan <invoice number>" (``PUT orders/{id}.json``)."""
-        if store.platform != self.name:
-            return
-        with store_api(store) as api:
-            api.annotate_order(order.external_id, invoice.number)
-
-    # -- event hooks: run after commit, one job per plugin (core.integration.outbox) --------
-
-    @hookimpl
-    def on_stock_changed(self, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
-        """Queue a push of the product's quantity to each active Shopify store linked to the warehouse
-        (coalesced per product, sent in batches of ``stock_batch_size``: I1, I2)."""
-        schedule_stock_pushes(self.name, product_id, warehouse_id)
-
-    @hookimpl
-    def on_product_created(self, product_id: int) -> None:
-        """Queue a push of the new product to each active Shopify store with product sync on (P2)."""
-        schedule_product_push(self.name, product_id)

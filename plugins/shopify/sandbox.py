@@ -43,8 +43,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -53,7 +52,13 @@ from typing import Any
 import httpx
 from flask import Flask, Response, jsonify, request
 
-from core.testing.sandbox import LeakyBucket, RecordedRequest, RequestLog, SandboxServer
+from core.testing.sandbox import (
+    LeakyBucket,
+    RecordedRequest,
+    RequestLog,
+    SandboxServer,
+    TickingClock,
+)
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
 API_VERSION = "2026-01"
@@ -80,6 +85,8 @@ DEMO_CUSTOMER = {"first_name": "Noura", "last_name": "Al-Qahtani", "email": "nou
 DEMO_ADDRESS = {"address1": "King Fahd Road 12", "city": "Riyadh", "zip": "12211",
                 "country": "Saudi Arabia", "country_code": "SA"}
 RIYADH = timezone(timedelta(hours=3))
+#: The store's clock (see :class:`TickingClock`); the drivers make it tick while capturing webhooks.
+CLOCK = TickingClock(RIYADH)
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -120,31 +127,8 @@ def _timestamp(value: str, name: str) -> datetime:
 
 
 def now() -> str:
-    return _read_clock().isoformat(timespec="seconds")
+    return CLOCK.read().isoformat(timespec="seconds")
 
-#: While :func:`ticking`, the sandbox's clock: each reading is a second after the one before (kept between
-#: uses, so times never go back), as a store used at a merchant's pace orders its events' timestamps.
-_clock: dict[str, datetime | bool] = {"on": False}
-
-
-@contextmanager
-def ticking() -> Iterator[None]:
-    """Inside, every time the sandbox reads is a second later than the last (whole-second timestamps stay
-    in order: the simulation test enacts a history in milliseconds)."""
-    last = _clock.get("at")
-    _clock["at"] = max(last, datetime.now(RIYADH)) if isinstance(last, datetime) else datetime.now(RIYADH)
-    _clock["on"] = True
-    try:
-        yield
-    finally:
-        _clock["on"] = False
-
-
-def _read_clock() -> datetime:
-    if _clock["on"]:
-        _clock["at"] = _clock["at"] + timedelta(seconds=1)  # type: ignore[operator]
-        return _clock["at"]  # type: ignore[return-value]
-    return datetime.now(RIYADH)
 
 
 def tax_of(amount: Decimal, rate: Decimal, included: bool) -> Decimal:
@@ -575,7 +559,7 @@ class ShopifySandbox:
             "X-Shopify-API-Version": API_VERSION,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": triggered_at or _read_clock().astimezone(UTC).isoformat(),
+            "X-Shopify-Triggered-At": triggered_at or CLOCK.read().astimezone(UTC).isoformat(),
         }
 
     def send(self, topic: str, payload: Any, url: str | None = None) -> httpx.Response:
@@ -969,7 +953,7 @@ class ShopifySandbox:
 
     def _emit(self, topic: str, payload: Any, urls: list[str] | None = None) -> list[Delivery]:
         """Deliver one event to each target; each delivery gets its own webhook id."""
-        event_id, triggered_at = str(uuid.uuid4()), _read_clock().astimezone(UTC).isoformat()
+        event_id, triggered_at = str(uuid.uuid4()), CLOCK.read().astimezone(UTC).isoformat()
         deliveries = []
         for url in urls or self._targets(topic):
             body, headers = self.build_delivery(topic, payload, event_id=event_id, triggered_at=triggered_at)

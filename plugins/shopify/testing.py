@@ -13,7 +13,7 @@ import httpx
 
 from core.testing.sandbox import DemoSandbox, SandboxServer
 from plugins.shopify import ShopifyPlugin
-from plugins.shopify.sandbox import ShopifySandbox, ticking
+from plugins.shopify.sandbox import CLOCK, ShopifySandbox
 from plugins.shopify.webhooks import SIGNATURE_HEADER, signature
 
 
@@ -87,12 +87,12 @@ class ShopifyDriver:
     @contextmanager
     def captured(self) -> Iterator[list[tuple[str, dict[str, str], bytes]]]:
         """Inside, the webhooks the shop would post are kept as ``(url, headers, body)``, not sent;
-        the store's clock moves a second at each reading (see ``ticking``)."""
+        the store's clock moves a second at each reading (see ``TickingClock``)."""
         self.settle()
         deliveries: list[tuple[str, dict[str, str], bytes]] = []
         self.sandbox.captured = deliveries
         try:
-            with ticking():  # whole-second timestamps stay in the order the history happened
+            with CLOCK.ticking():  # whole-second timestamps stay in the order the history happened
                 yield deliveries
         finally:
             self.settle()
