@@ -159,7 +159,20 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
     missing = missing_for_booking(store.settings)
     if missing:
         return "needs_attention", f"the store's settings are incomplete: choose {', '.join(missing)}"
+    foreign = _foreign_currency(order)
+    if foreign:
+        return "needs_attention", foreign
     return None
+
+
+def _foreign_currency(order: OrderData) -> str | None:
+    """Why an order in another currency than the company's is held (O5): never booked as if it were
+    in the base currency. No currency (empty or ``None``) means the company's."""
+    base = (company_settings().base_currency or "").strip().upper()
+    currency = (order.currency or "").strip().upper()
+    if not currency or not base or currency == base:
+        return None
+    return state_reason("foreign_currency", currency=currency, base=base)
 
 
 def _with_linked_skus(store: StoreConnection, order: OrderData) -> OrderData:

@@ -1,4 +1,4 @@
-"""A store order's states only move forward (O11); which order version is newer; reasons for refunds that wait."""
+"""A store order's states only move forward (O11); which order version is newer; reasons for held orders and refunds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -19,12 +19,14 @@ ENDS = frozenset({"cancelled"})
 #: States of an order that was never booked (a cancellation ends them).
 UNBOOKED = frozenset({"pending", "skipped", "needs_attention"})
 
-#: Why a refund or an order event was not acted on now: ``"<code>: <sentence>"`` like tasks.REASONS.
+#: Why an order, a refund or an order event was not acted on now: ``"<code>: <sentence>"`` like tasks.REASONS.
 REASONS = {
     "order_not_booked": "its order is not booked yet; the refund is booked right after it",
     "order_cancelled": "its order was cancelled before it was booked, so there is nothing to return",
     "order_ignored": "its order was not booked ({why}); send the order by hand to book both",
     "stale_event": "this version of the order ({event}) is older than the one kept ({kept}); nothing changed",
+    "foreign_currency": "the order is in {currency}, not the company's currency {base}; it is held so that "
+                        "nothing is booked in the wrong currency",
 }
 
 

@@ -21,6 +21,7 @@ from core.models.sync import LOG_STATUSES
 from core.services.errors import ServiceError
 from core.web.auth import role_required
 from core.web.pages import paginate
+from core.web.reasons import order_reason
 from core.web.redirects import safe_next
 
 blueprint = Blueprint("sync", __name__, url_prefix="/sync")
@@ -44,6 +45,9 @@ ORDER_STATES = STATES
 
 #: (words found in a reason, what to do) — the first that matches is shown.
 ADVICE = (
+    ("foreign_currency", _l("The ERP books orders only in the company's currency: record this order by hand "
+                            "(converted to the company's currency) or cancel it in the store. Re-processing keeps "
+                            "it held.")),
     ("has no sku", _l("Give the product an SKU in the store (the same code as the ERP's product), "
                       "then re-process the order.")),
     ("settings are incomplete", _l("Open the store's settings and choose the default client, the warehouse and "
@@ -93,6 +97,7 @@ def status_label(status: str | None) -> str:
 
 blueprint.context_processor(lambda: {
     "invoice_url": invoice_url, "document_url": document_url, "status_label": status_label, "advice": advice,
+    "order_reason": order_reason,
 })
 
 
