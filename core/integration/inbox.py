@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.connections import store_for_key
+from core.integration.synclog import log_event
 from core.integration.waiting import PROCESS_JOB, delivery_job_id
 from core.jobs import enqueue
 from core.models import StoreConnection, WebhookDelivery
@@ -38,6 +39,8 @@ SECRET_QUERY_WORDS = ("key", "signature", "sig", "auth")
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 #: The inbox's ``delivery_key`` column holds this many characters.
 DELIVERY_KEY_MAX = 200
+#: The sync-log reason of a delivery the plugin ignores (:attr:`Verdict.IGNORE`), like ``tasks.REASONS``.
+IGNORED_REASON = "sent_without_credentials: {what} arrived without credentials; it is not stored or acted on"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ def receive(
     ``body`` may be a function that reads it: it is called only once ``key`` names a store of
     an enabled platform, so an unknown key is refused without reading what was posted. The
     platform's plugin decides whether the delivery is authentic (stored and queued), not
-    (401, nothing stored) or a ping to acknowledge (200, nothing stored).
+    (401, nothing stored), a ping to acknowledge (200, nothing stored) or an event to ignore
+    (200, nothing stored, one sync-log line).
     """
     store = store_for_key(key)
     if store is None or store.status == "disabled":
@@ -97,6 +101,8 @@ def receive(
     verdict = _verdict(plugin, store, request)
     if verdict is Verdict.ACKNOWLEDGE:
         return Receipt(200, "acknowledged; nothing to process")
+    if verdict is Verdict.IGNORE:
+        return _ignore(store, topic)
     if verdict is not Verdict.AUTHENTIC:
         return Receipt(401, "not authentic: the signature or credentials do not match")
     if plugin.body_format == "json" and not is_json(body):
@@ -123,6 +129,13 @@ def receive(
     if not _queue(delivery_id):
         return Receipt(200, "received; queued later", delivery_id)
     return Receipt(200, "received", delivery_id)
+
+
+def _ignore(store: StoreConnection, topic: str | None) -> Receipt:
+    """An event sent without credentials: one sync-log line (so the merchant sees it came), nothing stored."""
+    with atomic():
+        log_event(store.id, "webhook", "skipped", reason=IGNORED_REASON.format(what=f"a '{topic}' event" if topic else "an event"))
+    return Receipt(200, "ignored; not stored")
 
 
 def webhook_request(

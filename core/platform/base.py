@@ -175,7 +175,8 @@ class PlatformPlugin:
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
         """Whether the delivery is authentic; in ``"basic"`` and ``"token"`` modes the base class decides.
 
-        Answer :attr:`Verdict.ACKNOWLEDGE` for a platform's ping that must get a 200 but carries no event.
+        Answer :attr:`Verdict.ACKNOWLEDGE` for a platform's ping that must get a 200 but carries no event,
+        :attr:`Verdict.IGNORE` for an event the platform sends without credentials (200, one sync-log line).
         """
         values = self.credentials(store)
         if self.authenticity == "basic":

@@ -83,6 +83,9 @@ class Verdict(Enum):
     REJECT = "reject"
     #: Answered 200 and not stored (a platform's ping, which must get a 200 to keep the webhook alive).
     ACKNOWLEDGE = "acknowledge"
+    #: Answered 200, not stored, one sync-log line: an event the platform sends without credentials
+    #: (e.g. an app's lifecycle event), which the merchant sees arrived but which is never acted on.
+    IGNORE = "ignore"
 
 
 @dataclass(frozen=True)

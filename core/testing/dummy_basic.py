@@ -9,6 +9,8 @@ contract the HMAC dummy does not use:
   the body is a bare object with no event name;
 - **an acknowledge-only ping**: a form body ``webhook_id=N`` without credentials gets a 200 and
   is not stored (WooCommerce disables a webhook whose ping fails);
+- **an ignored event**: any other body without credentials (Zid's Partner-Dashboard lifecycle
+  events carry none) gets a 200, is not stored, and leaves one sync-log line;
 - **references resolved through the store API**: an order delivery is only an id, fetched anew
   (an unsigned body is never booked as it came), and a refund delivery names the order and
   refund whose lines the API gives; one ``order.updated`` may carry several events.
@@ -58,6 +60,14 @@ class _RefundIds(Schema):
     refund_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+def _is_json(request: WebhookRequest) -> bool:
+    try:
+        request.json()
+    except ValidationError:
+        return False
+    return True
+
+
 class DummyBasicPlugin(DummyPlugin):
     """A platform that names events by URL, authenticates with Basic credentials and pings."""
 
@@ -80,6 +90,8 @@ class DummyBasicPlugin(DummyPlugin):
     def verify(self, store: StoreConnection, request: WebhookRequest) -> Verdict:
         if request.header("authorization") is None and "webhook_id" in request.form():
             return Verdict.ACKNOWLEDGE  # the platform's ping: answer 200 or it disables the webhook
+        if request.header("authorization") is None and _is_json(request):
+            return Verdict.IGNORE  # an event sent without credentials: seen in the sync log, never acted on
         return PlatformPlugin.verify(self, store, request)  # Basic credentials, checked by the base class
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str | None:
