@@ -17,14 +17,17 @@ from core.api.schemas.integration import (
     StoreCreatedSchema,
     StoreCreateSchema,
     StoreCredentialsSchema,
+    StoreLocationsSchema,
     StoreQuery,
     StoreSchema,
     StoreSettingsBodySchema,
 )
 from core.integration import connections
+from core.integration.locations import store_locations
 from core.integration.manual import send_orders
 from core.integration.queries import stores_statement
 from core.models import StoreConnection
+from core.services.errors import NotFound
 
 TAG = "Stores"
 STORE = f"/stores/<{URL_ID}:store_id>"
@@ -98,6 +101,23 @@ def set_credentials(store_id: int) -> dict[str, Any]:
 
 
 @operation(
+    "List the store's inventory locations (admin)",
+    TAG,
+    response=StoreLocationsSchema,
+    role="admin",
+    description="Asked of the store now, for platforms that keep stock per location (C2): the "
+    "locations and the one linked to the store's warehouse. Link another by setting the credential "
+    "location_id (PUT /stores/{store_id}/credentials). 404 when the store's platform has no locations "
+    "or its credentials are not set; 409 when the store cannot be reached.",
+)
+def list_store_locations(store_id: int) -> dict[str, Any]:
+    found = store_locations(store_id)
+    if found is None or not found.locations:
+        raise NotFound("This store has no inventory locations to choose from.")
+    return StoreLocationsSchema().dump({"locations": found.locations, "location_id": found.current})
+
+
+@operation(
     "Change a store's settings (admin)",
     TAG,
     body=StoreSettingsBodySchema,
@@ -156,6 +176,7 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule(f"{STORE}/key", "stores_rotate_key", rotate_key, methods=["POST"])
     blueprint.add_url_rule(f"{STORE}/credentials", "stores_credentials", set_credentials, methods=["PUT"])
     blueprint.add_url_rule(f"{STORE}/settings", "stores_settings", update_settings, methods=["PUT"])
+    blueprint.add_url_rule(f"{STORE}/locations", "stores_locations", list_store_locations, methods=["GET"])
     blueprint.add_url_rule(f"{STORE}/activate", "stores_activate", activate_store, methods=["POST"])
     blueprint.add_url_rule(f"{STORE}/deactivate", "stores_deactivate", deactivate_store, methods=["POST"])
     blueprint.add_url_rule(f"{STORE}/send-orders", "stores_send_orders", send_store_orders, methods=["POST"])

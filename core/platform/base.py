@@ -55,6 +55,11 @@ class StoreAPI(Protocol):
     Optional: ``store_ref() -> str | None``, the store's own id on its platform (merchant id,
     shop domain). Activation asks it when the credentials name no ``store_ref``, so that one
     external store is connected once.
+
+    Optional: ``list_locations() -> list[LocationData]``, the store's inventory locations, for
+    platforms that keep stock per location. The store page then offers to choose the one linked
+    to the store's warehouse, saved as the credential ``location_id`` (which the platform's
+    credentials schema accepts); without one the client uses the location marked ``is_default``.
     """
 
     def check_credentials(self) -> str:

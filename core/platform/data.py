@@ -107,6 +107,16 @@ class ProductData:
 
 
 @dataclass(frozen=True)
+class LocationData:
+    """An inventory location of a store (a warehouse, a branch); one of them is linked to the store's
+    ERP warehouse (its credential ``location_id``), else the one ``is_default`` marks."""
+
+    external_id: str
+    name: str
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
 class CostData:
     """A store product's unit cost, sent apart from the product (e.g. on its inventory item).
 

@@ -20,6 +20,7 @@ from core.models import StoreConnection
 from core.platform.base import Credentials, PlatformPlugin, RateLimited, StoreAPIError
 from core.platform.data import (
     CategoryData,
+    LocationData,
     OrderData,
     OrderPage,
     ProductData,
@@ -47,6 +48,8 @@ class DummyCredentials(Schema):
 
     store_ref = fields.String(required=True)
     secret = fields.String(required=True)
+    #: The store location linked to the warehouse, chosen on the store page (not a form field).
+    location_id = fields.String(allow_none=True, metadata={"form": False})
 
 
 @dataclass
@@ -70,6 +73,8 @@ class DummyStore:
     modified: dict[str, datetime] = field(default_factory=dict)
     #: Invoice numbers written back, by order external id.
     annotations: dict[str, list[str]] = field(default_factory=dict)
+    #: Inventory locations (none by default: a store without locations to choose).
+    locations: list[LocationData] = field(default_factory=list)
 
     registry: ClassVar[dict[str, DummyStore]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -171,6 +176,13 @@ class DummyClient:
         self._call()
         self.store.pushed_products.append(product)
         return product.external_id
+
+    def list_locations(self) -> list[LocationData]:
+        """The store's locations; a store without any answers without a call (so it uses no failure)."""
+        if not self.store.locations:
+            return []
+        self._call()
+        return list(self.store.locations)
 
 
 class DummyPlugin(StoreSyncHooks, PlatformPlugin):

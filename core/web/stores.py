@@ -1,4 +1,5 @@
-"""Store connections: the list, the connection wizard (C1–C4), sending orders by hand (O2), product sync (P4)."""
+"""Store connections: the list, the connection wizard (C1–C4), the store's location, sending orders by hand (O2),
+product sync (P4)."""
 from __future__ import annotations
 
 import re
@@ -33,6 +34,12 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.extensions import db
 from core.integration import connections
+from core.integration.locations import (
+    LocationsUnreadable,
+    StoreLocations,
+    choose_location,
+    store_locations,
+)
 from core.integration.manual import send_orders
 from core.integration.product_sync import start_product_sync
 from core.integration.queries import stores_statement
@@ -48,7 +55,7 @@ from core.models import (
     WebhookDelivery,
 )
 from core.plugins import registry
-from core.services.errors import ServiceError
+from core.services.errors import Invalid, ServiceError
 from core.services.transaction import atomic
 from core.web.auth import role_required
 from core.web.pages import label, show_service_error
@@ -102,6 +109,12 @@ class ActionForm(FlaskForm):
 
 class ActivateForm(FlaskForm):
     key = StringField(_l("Connection key"), validators=[Optional(), Length(max=200)])
+
+
+class LocationForm(FlaskForm):
+    """The store location linked to the store's warehouse (C2)."""
+
+    location_id = SelectField(_l("Store location"), validators=[DataRequired(_l("Choose one of the store's locations."))])
 
 
 def _statuses(value: str | None) -> list[str]:
@@ -283,10 +296,36 @@ def _plugin(store: StoreConnection) -> Any:
     return registry().platform(store.platform)
 
 
+def _locations(store: StoreConnection, form: LocationForm | None) -> tuple[LocationForm | None, str | None]:
+    """The location form of a connected store whose platform lists locations (else ``None``), or why the
+    store's locations could not be read."""
+    if store.status != "active" or _plugin(store) is None:
+        return None, None
+    try:
+        found = store_locations(store.id)
+    except LocationsUnreadable as error:
+        return None, error.cause
+    if found is None or not found.locations:
+        return None, None
+    return _location_form(found, form), None
+
+
+def _location_form(found: StoreLocations, form: LocationForm | None) -> LocationForm:
+    form = form or LocationForm(data={"location_id": found.current})
+    form.location_id.choices = [
+        SelectChoice(location.external_id, _("%(name)s (default)", name=location.name) if location.is_default
+                     else location.name)
+        for location in found.locations
+    ]
+    return form
+
+
 def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials: FlaskForm | None = None,
             activate_form: ActivateForm | None = None, settings: SettingsForm | None = None,
-            duplicate: connections.StoreAlreadyConnected | None = None, status: int = 200) -> tuple[str, int]:
+            duplicate: connections.StoreAlreadyConnected | None = None, location: LocationForm | None = None,
+            status: int = 200) -> tuple[str, int]:
     plugin = _plugin(store)
+    location_form, locations_error = _locations(store, location)
     if credentials is None:
         credentials, _names = credentials_form(store)
     needs_key = bool(getattr(plugin, "registers_webhooks", False)) and _activation_key(store.id) is None
@@ -310,6 +349,8 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         action_form=ActionForm(),
         duplicate=duplicate,
         token_expires=connections.token_expiry(store),
+        location_form=location_form,
+        locations_error=locations_error,
         waiting=db.session.execute(select(func.count()).select_from(WebhookDelivery).where(
             WebhookDelivery.store_id == store.id, WebhookDelivery.status == "waiting")).scalar_one(),
     ), 409 if duplicate is not None else status
@@ -440,6 +481,28 @@ def deactivate(store_id: int):  # noqa: ANN201
         flash(_("The integration is deactivated: the store's webhooks are refused until you activate it again."),
               "warning")
     return redirect(url_for("stores.detail", store_id=store.id))
+
+
+@blueprint.post("/<int:store_id>/location")
+@role_required("admin")
+def save_location(store_id: int):  # noqa: ANN201
+    store = _store_or_404(store_id)
+    form = LocationForm(formdata=request.form)
+    chosen = (request.form.get("location_id") or "").strip()
+    form.location_id.choices = [SelectChoice(chosen, chosen)] if chosen else []  # checked against the store below
+    if form.validate_on_submit():
+        try:
+            choose_location(store.id, chosen)
+        except Invalid:
+            db.session.rollback()
+            flash(_("Choose one of the store's locations."), "error")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("The store location is saved: the warehouse's stock is read from it and sent to it."), "info")
+        return redirect(url_for("stores.detail", store_id=store.id) + "#location")
+    return _detail(_store_or_404(store_id), location=form, status=400)
 
 
 @blueprint.post("/<int:store_id>/settings")

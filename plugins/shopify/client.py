@@ -12,6 +12,7 @@ import httpx
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import (
     CategoryData,
+    LocationData,
     OrderData,
     OrderPage,
     ProductData,
@@ -62,6 +63,7 @@ COLLECTIONS = """query Collections($first: Int!, $after: String) {
   }
 }"""
 FIRST_LOCATION = "query { locations(first: 1) { nodes { id } } }"
+LOCATIONS = "query { locations(first: 50) { nodes { id name isActive } } }"
 SUBSCRIPTIONS = """query Subscriptions($after: String) {
   webhookSubscriptions(first: 100, after: $after) {
     pageInfo { hasNextPage endCursor } nodes { id topic uri }
@@ -265,6 +267,12 @@ class ShopifyClient:
         _raise_user_errors("updating the variant", answer["productVariantsBulkUpdate"]["userErrors"])
         self._items.pop(product.sku, None)
         return legacy_id(variant_id)
+
+    def list_locations(self) -> list[LocationData]:
+        """The shop's active locations (up to 50); the first is the default, as :meth:`location` uses it."""
+        found = nodes(self.graphql(LOCATIONS)["locations"])
+        return [LocationData(legacy_id(node["id"]), str(node.get("name") or legacy_id(node["id"])), is_default=i == 0)
+                for i, node in enumerate(found) if node.get("isActive", True)]
 
     # -- helpers -----------------------------------------------------------------------
 

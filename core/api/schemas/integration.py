@@ -70,6 +70,22 @@ class ConnectionKeySchema(Schema):
     key_prefix = fields.String()
 
 
+class LocationSchema(Schema):
+    """One inventory location of the store."""
+
+    external_id = fields.String(metadata={"description": "The store's id of the location."})
+    name = fields.String()
+    is_default = fields.Boolean(metadata={"description": "The location the store marks as its default."})
+
+
+class StoreLocationsSchema(Schema):
+    """The store's inventory locations and the one linked to its warehouse (C2)."""
+
+    locations = fields.List(fields.Nested(LocationSchema))
+    location_id = fields.String(allow_none=True, metadata={
+        "description": "The linked location: the credential location_id, else the default, else the first."})
+
+
 class StoreCreatedSchema(StoreSchema):
     connection_key = fields.String(metadata={"description": "Shown once; keep it. Rotating it revokes it."})
     webhook_url = fields.String(metadata={"description": "Where the store sends its webhooks; holds the key."})
