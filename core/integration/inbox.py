@@ -133,8 +133,9 @@ def receive(
 
 def _ignore(store: StoreConnection, topic: str | None) -> Receipt:
     """An event sent without credentials: one sync-log line (so the merchant sees it came), nothing stored."""
+    what = f"a '{topic}' event" if topic else "an event"
     with atomic():
-        log_event(store.id, "webhook", "skipped", reason=IGNORED_REASON.format(what=f"a '{topic}' event" if topic else "an event"))
+        log_event(store.id, "webhook", "skipped", reason=IGNORED_REASON.format(what=what))
     return Receipt(200, "ignored; not stored")
 
 

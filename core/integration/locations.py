@@ -23,9 +23,16 @@ class LocationsUnreadable(Conflict):
         self.cause = cause
 
 
+class NotAStoreLocation(Invalid):
+    """The location chosen is not one the store lists."""
+
+    def __init__(self) -> None:
+        super().__init__("Choose one of the store's locations.", {LOCATION_FIELD: ["Not one of the store's locations."]})
+
+
 @dataclass(frozen=True)
 class StoreLocations:
-    """A store's locations and the one linked to its warehouse (``None`` when it has none)."""
+    """A store's locations and the one linked to its warehouse (``current``: ``None`` when there is none)."""
 
     locations: list[LocationData]
     current: str | None
@@ -39,7 +46,7 @@ def store_locations(store_id: int) -> StoreLocations | None:
     """The store's locations, asked of the store now; ``None`` when its platform has none to choose.
 
     The current one is the credential ``location_id`` when it is one of them, else the default,
-    else the first. A store that cannot be reached raises :class:`Conflict` with its message.
+    else the first. A store that cannot be reached raises :class:`LocationsUnreadable`.
     """
     store = connections.get_store(store_id)
     if store.credentials_encrypted is None:
@@ -72,5 +79,5 @@ def choose_location(store_id: int, location_id: str) -> None:
     if found is None:
         raise Conflict("This store's platform has no inventory locations to choose from.")
     if location_id not in {location.external_id for location in found.locations}:
-        raise Invalid("Choose one of the store's locations.", {LOCATION_FIELD: ["Not one of the store's locations."]})
+        raise NotAStoreLocation
     connections.set_credentials(store_id, {LOCATION_FIELD: location_id})

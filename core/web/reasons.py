@@ -46,7 +46,7 @@ def _params(template: str, sentence: str) -> dict[str, str] | None:
 
 def order_reason(reason: str | None) -> str:
     """A held order's reason (``"<code>: <sentence>"``), translated when its code is known (else as recorded)."""
-    code, _, sentence = (reason or "").partition(": ")
+    code, _colon, sentence = (reason or "").partition(": ")
     text, template = ORDER_REASONS.get(code), ORDER_STATE_REASONS.get(code)
     params = _params(template, sentence) if text is not None and template is not None else None
     if params is None:

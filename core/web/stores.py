@@ -1,5 +1,4 @@
-"""Store connections: the list, the connection wizard (C1–C4), the store's location, sending orders by hand (O2),
-product sync (P4)."""
+"""Store connections: the list, the wizard (C1–C4), the store's location (C2), orders sent by hand (O2), product sync (P4)."""
 from __future__ import annotations
 
 import re
@@ -36,6 +35,7 @@ from core.extensions import db
 from core.integration import connections
 from core.integration.locations import (
     LocationsUnreadable,
+    NotAStoreLocation,
     StoreLocations,
     choose_location,
     store_locations,
@@ -55,7 +55,7 @@ from core.models import (
     WebhookDelivery,
 )
 from core.plugins import registry
-from core.services.errors import Invalid, ServiceError
+from core.services.errors import ServiceError
 from core.services.transaction import atomic
 from core.web.auth import role_required
 from core.web.pages import label, show_service_error
@@ -493,7 +493,7 @@ def save_location(store_id: int):  # noqa: ANN201
     if form.validate_on_submit():
         try:
             choose_location(store.id, chosen)
-        except Invalid:
+        except NotAStoreLocation:
             db.session.rollback()
             flash(_("Choose one of the store's locations."), "error")
         except ServiceError as error:
