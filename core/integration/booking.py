@@ -101,6 +101,7 @@ def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool,
     whether ``order`` is stale: older than the version kept, which it then does not overwrite (O11);
     and the order to book: one that reached a completed status stays completed (O1) when a newer
     version says otherwise (e.g. refunded), unless it is cancelled."""
+    order = _as_completed_once(store, order)
     with atomic():
         insert_ignoring_conflicts(
             StoreOrder,
@@ -130,6 +131,16 @@ def _record(store: StoreConnection, order: OrderData) -> tuple[StoreOrder, bool,
             record.data = to_json(order)
             record.store_modified_at = newer(order.modified_at, record.store_modified_at)
     return record, stale, order
+
+
+def _as_completed_once(store: StoreConnection, order: OrderData) -> OrderData:
+    """``order`` with the completed status it went through (``reached_statuses``) when its current status is
+    not a completed one and it is not cancelled: it was completed, so it is booked (O1), then its returns."""
+    completed = store.settings.get("completed_statuses") or []
+    if order.status in completed or order.cancelled:
+        return order
+    reached = next((status for status in order.reached_statuses if status in completed), None)
+    return dataclasses.replace(order, status=reached) if reached is not None else order
 
 
 def _stale(store: StoreConnection, order: OrderData, record: StoreOrder, delivery_id: int | None) -> BookingResult:

@@ -56,6 +56,10 @@ class OrderData:
     cancelled: bool = False
     #: The store's version of the order (its last change); an older version never overwrites a newer one (O11).
     modified_at: datetime | None = None
+    #: Statuses the store says the order went through before its current one (e.g. ``delivered`` for an order
+    #: now ``reversed``), when it says: an order that reached a completed status is booked even if the first
+    #: version the ERP sees has moved on (returned before its webhooks were handled, or found by reconciliation).
+    reached_statuses: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

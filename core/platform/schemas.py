@@ -89,6 +89,7 @@ class OrderSchema(_Base):
     created_at = fields.AwareDateTime(load_default=None, allow_none=True)
     cancelled = fields.Boolean(load_default=False)
     modified_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    reached_statuses = fields.List(fields.String(validate=validate.Length(max=MAX_STATUS)), load_default=list)
 
 
 class RefundLineSchema(_Base):

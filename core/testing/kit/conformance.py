@@ -82,6 +82,29 @@ def _events(parsed: StoreEvent | list[StoreEvent]) -> list[StoreEvent]:
     return list(parsed) if isinstance(parsed, list | tuple) else [parsed]
 
 
+#: Event kinds the core resolves through the store API before acting (see ``StoreEvent``).
+REFERENCES = ("order_ref", "refunds_ref")
+#: ``authenticity`` modes whose credentials do not cover the body (Basic credentials, a static token).
+BODY_NOT_COVERED = ("basic", "token")
+
+
+def resolve_references(events: list[StoreEvent], client: Any) -> list[StoreEvent]:
+    """``events`` with each reference replaced by what the store's API says, as the core's ``_resolve`` does."""
+    resolved: list[StoreEvent] = []
+    for event in events:
+        if event.kind == "order_ref":
+            order = client.fetch_order_by_id(event.external_id)
+            assert order is not None, f"order_ref {event.external_id}: the store API has no such order"
+            resolved.append(StoreEvent("order", event.name, order.external_id, order=order))
+        elif event.kind == "refunds_ref":
+            resolved += [StoreEvent("refund", event.name, refund.external_id, refund=refund)
+                         for refund in client.list_refunds(event.external_id)
+                         if event.reference is None or refund.external_id == event.reference]
+        else:
+            resolved.append(event)
+    return resolved
+
+
 def _missing(fixture: str, what: str) -> Any:
     pytest.fail(f"{fixture}: a PlatformConformance subclass must provide this fixture ({what}).")
 
@@ -181,16 +204,22 @@ class PlatformConformance:
             credentials_encrypted=encrypt_json(loaded),
             settings={"completed_statuses": list(plugin.completed_statuses)})
 
-    def parsed(self, plugin: PlatformPlugin, store: StoreConnection,
-               delivery: tuple[dict[str, str], bytes]) -> StoreEvent:
-        """Parse ``delivery`` as the inbox's job does, from the headers the inbox keeps."""
+    def parsed(self, plugin: PlatformPlugin, store: StoreConnection, delivery: tuple[dict[str, str], bytes],
+               client: Any = None, want: str | None = None) -> StoreEvent:
+        """Parse ``delivery`` as the inbox's job does, from the headers the inbox keeps; references
+        (``order_ref``, ``refunds_ref``) are resolved through ``client`` as the core does, keeping the
+        events of kind ``want``."""
         headers, body = delivery
         events = _events(plugin.parse(store, as_request(headers, body)))
-        assert len(events) == 1 and isinstance(events[0], StoreEvent), f"parse returned {events!r}, not one StoreEvent"
-        event = events[0]
-        assert event.external_id, "a parsed event needs an external_id"
+        assert events and all(isinstance(e, StoreEvent) for e in events), f"parse returned {events!r}"
         assert _events(plugin.parse(store, as_request(stored_headers(headers), body))) == events, (
             "parse must read the headers the inbox keeps (lower-cased, credentials dropped)")
+        if any(event.kind in REFERENCES for event in events):
+            assert client is not None, "a reference needs the store API to resolve it"
+            events = [e for e in resolve_references(events, client) if want is None or e.kind == want]
+        assert len(events) == 1, f"parse returned {events!r}, not one StoreEvent"
+        event = events[0]
+        assert event.external_id, "a parsed event needs an external_id"
         return event
 
     # -- the plugin describes itself ------------------------------------------------------
@@ -277,6 +306,12 @@ class PlatformConformance:
     def test_verify_rejects_a_tampered_body(self, plugin: PlatformPlugin, store_connection: StoreConnection,
                                             signed_delivery: SignedDelivery) -> None:
         headers, body = signed_delivery("order_completed")
+        if plugin.authenticity in BODY_NOT_COVERED:
+            # The credentials prove the sender, not the body: an order must not be booked as it came.
+            events = _events(plugin.parse(store_connection, as_request(headers, body + b" ")))
+            assert not [e for e in events if e.kind in ("order", "refund")], (
+                f"{plugin.authenticity} credentials do not cover the body: parse order_ref/refunds_ref, not {events!r}")
+            return
         assert plugin.verify(store_connection, as_request(headers, body + b" ")) is Verdict.REJECT
         assert plugin.verify(store_connection, as_request(headers, body[:-1] + bytes([body[-1] ^ 1]))) is Verdict.REJECT
 
@@ -292,10 +327,11 @@ class PlatformConformance:
         assert self.signature_header, "set signature_header on the conformance subclass"
         headers, body = signed_delivery("order_completed")
         assert any(key.lower() == self.signature_header.lower() for key in headers), "the delivery is not signed"
-        # Refused, or ignored (200, never stored or acted on) by a platform that sends events without credentials.
-        unsigned = (Verdict.REJECT, Verdict.IGNORE)
-        assert plugin.verify(store_connection, as_request(_without(headers, self.signature_header), body)) in unsigned
-        assert plugin.verify(store_connection, as_request({}, body)) in unsigned
+        # Refused; a platform whose own calls may come without credentials (Basic, token) may ignore them instead
+        # (200, never stored or acted on), never take them as authentic.
+        allowed = (Verdict.REJECT, Verdict.IGNORE) if plugin.authenticity in BODY_NOT_COVERED else (Verdict.REJECT,)
+        assert plugin.verify(store_connection, as_request(_without(headers, self.signature_header), body)) in allowed
+        assert plugin.verify(store_connection, as_request({}, body)) in allowed
 
     # -- webhooks: delivery key -----------------------------------------------------------
 
@@ -318,8 +354,8 @@ class PlatformConformance:
 
     @pytest.mark.parametrize("kind", ["order_completed", "order_created"])
     def test_parse_an_order(self, plugin: PlatformPlugin, store_connection: StoreConnection,
-                            signed_delivery: SignedDelivery, kind: str) -> None:
-        event = self.parsed(plugin, store_connection, signed_delivery(kind))
+                            signed_delivery: SignedDelivery, sandbox_client: Any, kind: str) -> None:
+        event = self.parsed(plugin, store_connection, signed_delivery(kind), sandbox_client, "order")
         order = event.order
         assert event.kind == "order" and isinstance(order, OrderData)
         assert isinstance(order.total, Decimal) and order.total >= 0
@@ -333,8 +369,8 @@ class PlatformConformance:
             assert order.status in plugin.completed_statuses and not order.cancelled
 
     def test_parse_a_refund(self, plugin: PlatformPlugin, store_connection: StoreConnection,
-                            signed_delivery: SignedDelivery) -> None:
-        event = self.parsed(plugin, store_connection, signed_delivery("refund"))
+                            signed_delivery: SignedDelivery, sandbox_client: Any) -> None:
+        event = self.parsed(plugin, store_connection, signed_delivery("refund"), sandbox_client, "refund")
         refund = event.refund
         assert event.kind == "refund" and isinstance(refund, RefundData)
         assert refund.external_id and refund.order_external_id
@@ -397,7 +433,7 @@ class PlatformConformance:
 
     def test_fetch_order_finds_a_delivered_order(self, plugin: PlatformPlugin, store_connection: StoreConnection,
                                                  signed_delivery: SignedDelivery, sandbox_client: Any) -> None:
-        order = self.parsed(plugin, store_connection, signed_delivery("order_created")).order
+        order = self.parsed(plugin, store_connection, signed_delivery("order_created"), sandbox_client, "order").order
         assert order is not None
         fetched = sandbox_client.fetch_order(order.number)
         assert isinstance(fetched, OrderData) and fetched.external_id == order.external_id
