@@ -60,10 +60,13 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
         return PlatformPlugin.verify(self, store, request)
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str | None:
-        return None
+        return webhooks.delivery_key(request.topic, request.body)
 
     def parse(self, store: StoreConnection, request: WebhookRequest) -> list[StoreEvent]:
-        raise NotImplementedError
+        """Order deliveries name the order to fetch (``order_ref``, plus ``refunds_ref`` when it was refunded or
+        reversed); product deliveries are products (one per variant); the rest is ignored."""
+        location = self.credentials(store).get("location_id")
+        return webhooks.parse_delivery(request.topic, request.body, location)
 
     def client(self, store: StoreConnection, credentials: Credentials) -> ZidClient:
         return ZidClient(credentials)
