@@ -25,6 +25,8 @@ GENERATED_SKU_PREFIX = "Z."
 DISCOUNT_CODES = ("coupon", "loyalty_redemption")
 #: The VAT rate assumed when an order names none but charged VAT (Saudi Arabia's).
 DEFAULT_VAT_RATE = Decimal("0.15")
+#: How far from a whole halala a 14-decimal price may be and still be read as that halala amount.
+PRICE_NOISE = Decimal("0.000001")
 
 
 class ZidCredentialsSchema(Schema):
@@ -329,6 +331,13 @@ def vat_rate(lines: list[dict[str, Any]], invoice: dict[str, dict[str, Any]]) ->
     return DEFAULT_VAT_RATE if _invoice_value(invoice, "vat") else ZERO
 
 
+def unit_price(value: Decimal) -> Decimal:
+    """A line's gross price: Zid derives it from the net price to 14 decimals (``45.00000000000001``), so a
+    price within a millionth of a halala-exact amount is that amount; any other is kept exact."""
+    cents = value.quantize(Decimal("0.01"))
+    return cents if abs(value - cents) < PRICE_NOISE else value
+
+
 def normalize_sku(value: Any) -> str | None:
     """An SKU the merchant gave, or ``None`` for a blank one or a Zid-generated ``Z.…`` one (O6)."""
     text = _blank_to_none(value)
@@ -361,7 +370,7 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
         "sku": normalize_sku(line["sku"]),
         "name": line["name"],
         "quantity": line["quantity"],
-        "unit_price": line["price"],
+        "unit_price": unit_price(line["price"]),
         "product_external_id": line["id"],
     }
 
