@@ -23,7 +23,6 @@ import copy
 import hmac
 import itertools
 import json
-import secrets
 import threading
 import time
 import uuid
@@ -146,7 +145,7 @@ class ZidSandbox:
         self.reverses: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._ids = {"category": itertools.count(11), "order": itertools.count(501),
-                     "line": itertools.count(9001), "customer": itertools.count(78)}
+                     "line": itertools.count(9001), "customer": itertools.count(78), "product": itertools.count(1)}
         self.app = self._build_app()
 
     # ------------------------------------------------------------ catalog
@@ -175,7 +174,7 @@ class ZidSandbox:
         with self._lock:
             if sku and self._by_sku(sku) is not None:
                 raise ApiError(422, f"The sku {sku} has already been taken.")
-            product_id = str(uuid.uuid4())
+            product_id = self._uuid("product", next(self._ids["product"]))
             moment = stamp(CLOCK.read())
             self.products[product_id] = {
                 "id": product_id, "sku": sku or "", "barcode": barcode, "parent_id": parent_id,
@@ -313,7 +312,7 @@ class ZidSandbox:
             if customer and "id" not in customer:
                 buyer["id"] = next(self._ids["customer"])
             moment = stamp(CLOCK.read())
-            order = Order(order_id, secrets.token_urlsafe(8)[:10], self.store_id, lines, buyer, guest, moment,
+            order = Order(order_id, self._uuid("order", order_id).replace("-", "")[:10], self.store_id, lines, buyer, guest, moment,
                           coupon, net_of(_decimal(shipping or "0", "shipping")), currency, updated_at=moment)
             self.orders[order_id] = order
             for line in lines:
@@ -363,7 +362,9 @@ class ZidSandbox:
                 raise ApiError(422, f"Only {left} of line {index} can be returned.")
             order.status = "reversed"
             self._touch(order)
-            returned = reverse_json(str(uuid.uuid4()), order, [(line, quantity)], True, order.updated_at)
+            serial = 1 + sum(1 for r in self.reverses if r["order_id"] == order_id)
+            returned = reverse_json(self._uuid("reverse", f"{order_id}/{serial}"), order, [(line, quantity)], True,
+                                    order.updated_at)
             self.reverses.append(returned)
             data = order.as_json()
         if send:
@@ -399,6 +400,10 @@ class ZidSandbox:
             return self.orders[int(order_id)]
         except (KeyError, ValueError, TypeError):
             raise ApiError(404, "Not found") from None
+
+    def _uuid(self, kind: str, serial: object) -> str:
+        """A stable id: the same store doing the same things hands out the same ids (runs compare by them)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"zid-sandbox/{self.store_id}/{kind}/{serial}"))
 
     @staticmethod
     def _touch(order: Order) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -169,8 +170,9 @@ class ZidDriver:
             order = store.create_order([("DATE-1KG", 1)], send=False)
             store.set_status(order["id"], "delivered", send=False)
             body = self._body("order.status.update", store.refund(order["id"], send=False))
-        elif kind == "unknown":  # an event Mizan does not subscribe
-            body = self._body("customer.create", {"id": 9000 + next(self._serial), "name": "Sara"})
+        elif kind == "unknown":  # an event Mizan does not subscribe (enveloped: the event names itself)
+            body = json.dumps({"event": "customer.create", "store_id": store.store_id,
+                               "data": {"id": 9000 + next(self._serial), "name": "Sara"}}).encode()
         else:
             raise ValueError(kind)
         return self._headers(), body
