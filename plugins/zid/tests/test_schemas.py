@@ -245,3 +245,14 @@ def test_credentials_need_both_tokens_and_a_numeric_store_id() -> None:
                 {"authorization": "p", "access_token": "m", "store_id": "1", "unknown": "x"}):
         with pytest.raises(ValidationError):
             ZidCredentialsSchema().load(bad)
+
+
+def test_a_fourteen_decimal_price_is_read_as_the_halala_amount_it_stands_for() -> None:
+    assert schemas.unit_price(Decimal("45.00000000000001")) == Decimal("45.00")
+    assert schemas.unit_price(Decimal("14.93850000000000")) == Decimal("14.9385")  # a real fraction is kept
+
+
+def test_a_loyalty_redemption_lowers_the_order_like_a_coupon() -> None:
+    raw = fixture("order_coupon.json")
+    raw["payment"]["invoice"].insert(2, {"code": "loyalty_redemption", "value": "-5.00000000000000", "title": "Points"})
+    assert order_data(raw).order_discount == Decimal("17.25")  # (10 + 5) × 1.15
