@@ -135,6 +135,8 @@ class ZidSandbox:
         #: When true, webhook bodies are ``{"event", "store_id", "data"}`` instead of the bare object.
         self.envelope = False
         self.subscriptions: list[dict[str, Any]] = []
+        #: Path prefix -> how many more calls under it answer 429 (see :meth:`throttle_path`).
+        self.throttled_paths: dict[str, int] = {}
         self.locations = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"zid-location-{en}")),
                            "name": {"ar": ar, "en": en}, "type": "warehouse", "is_default": i == 0,
                            "is_enabled": True} for i, (en, ar) in enumerate(LOCATIONS)]
@@ -412,6 +414,18 @@ class ZidSandbox:
         previous = datetime.strptime(order.updated_at, TIME_FORMAT).replace(tzinfo=RIYADH)
         order.updated_at = stamp(max(moment, previous + timedelta(seconds=1)))
 
+    def throttle_path(self, prefix: str, count: int = 1) -> None:
+        """The next ``count`` API calls whose path starts with ``prefix`` answer 429 (others go through)."""
+        with self._lock:
+            self.throttled_paths[prefix] = self.throttled_paths.get(prefix, 0) + count
+
+    def _path_throttled(self, path: str) -> bool:
+        with self._lock:
+            prefix = next((p for p, n in self.throttled_paths.items() if n and path.startswith(p)), None)
+            if prefix is not None:
+                self.throttled_paths[prefix] -= 1
+            return prefix is not None
+
     # ------------------------------------------------------------ webhooks
 
     def subscribe(self, data: Any) -> dict[str, Any]:
@@ -514,7 +528,7 @@ class ZidSandbox:
         if not (hmac.compare_digest(bearer.encode(), f"Bearer {self.authorization}".encode())
                 and hmac.compare_digest(manager.encode(), self.access_token.encode())):
             return jsonify(message="Unauthenticated"), 401
-        wait = self.bucket.take()
+        wait = self.bucket.retry_after if self._path_throttled(request.path) else self.bucket.take()
         if wait is not None:
             response = jsonify(message="Too Many Attempts.")
             response.status_code = 429

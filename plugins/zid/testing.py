@@ -138,6 +138,11 @@ class ZidDriver:
         """The store's next ``count`` API calls answer 429."""
         self.sandbox.bucket.throttle_next(count)
 
+    def throttle_product_lookups(self, count: int) -> None:
+        """The store's next ``count`` product calls answer 429 (an order is still fetched: Zid's deliveries
+        are references, so "the store cannot confirm the product" must spare the order's own fetch)."""
+        self.sandbox.throttle_path("/v1/products", count)
+
     def settle(self) -> None:
         pass  # deliveries are synchronous and the ERP handles them in the request (jobs in-process)
 

@@ -95,6 +95,14 @@ def test_a_forced_throttle_answers_429_once(store, store_url, api_headers):
     assert get(store_url + "/v1/locations", api_headers).status_code == 200
 
 
+def test_a_throttled_path_answers_429_and_other_paths_go_through(store, store_url, api_headers):
+    store.throttle_path("/v1/products", 1)
+    assert get(store_url + "/v1/locations", api_headers).status_code == 200
+    throttled = get(store_url + "/v1/products/", api_headers, sku="MUG-01")
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+    assert get(store_url + "/v1/products/", api_headers, sku="MUG-01").status_code == 200
+
+
 def test_a_bulk_update_takes_at_most_50_products(store, store_url, api_headers):
     too_many = [{"sku": "MUG-01", "quantity": 1}] * 51
     answer = httpx.patch(store_url + "/v1/products/", headers=api_headers, json=too_many)
