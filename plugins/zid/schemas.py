@@ -287,8 +287,9 @@ def product_data(payload: Any, location_id: str | None = None) -> list[ProductDa
     variants = [v for v in product["variants"] or [] if isinstance(v, dict)]
     if not variants:
         return [_product(product, categories, location_id)]
-    parent_name = product["name"]
-    return [_product(_Product().load({"name": parent_name, **variant}), categories, location_id)
+    parent_name = _name(product["name"])
+    return [_product(_Product().load({**variant, "name": _name(variant.get("name")) or parent_name}),
+                     categories, location_id)
             for variant in variants]
 
 
@@ -388,7 +389,7 @@ def _customer(customer: dict[str, Any] | None, guest: Any) -> dict[str, Any] | N
         return None
     phone = saudi_phone(customer["mobile"])
     email = _blank_to_none(customer["email"])
-    external_id = _blank_to_none(customer["id"])
+    external_id = None if customer["id"] in (0, "0") else _blank_to_none(customer["id"])
     name = _blank_to_none(customer["name"]) or email or phone
     if not (external_id or name):
         return None

@@ -256,3 +256,16 @@ def test_a_loyalty_redemption_lowers_the_order_like_a_coupon() -> None:
     raw = fixture("order_coupon.json")
     raw["payment"]["invoice"].insert(2, {"code": "loyalty_redemption", "value": "-5.00000000000000", "title": "Points"})
     assert order_data(raw).order_discount == Decimal("17.25")  # (10 + 5) × 1.15
+
+
+def test_a_variant_without_a_name_takes_its_parents() -> None:
+    raw = fixture("product_variants.json")
+    raw["variants"][1]["name"] = {"ar": "", "en": ""}
+    assert [p.name for p in product_data(raw)] == ["دلة قهوة صغيرة", "دلة قهوة"]
+
+
+def test_a_customer_id_of_zero_is_no_id() -> None:
+    raw = fixture("order_coupon.json")
+    raw["customer"]["id"] = 0
+    customer = order_data(raw).customer
+    assert customer is not None and customer.external_id is None and customer.name
