@@ -33,7 +33,9 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     version: ClassVar[str] = __version__
     credentials_schema: ClassVar[type[Schema]] = ZidCredentialsSchema
     secret_fields: ClassVar[tuple[str, ...]] = ("authorization", "access_token", "refresh_token", "webhook_password")
-    completed_statuses: ClassVar[tuple[str, ...]] = ("delivered",)
+    #: ``delivered``, and the statuses an order reaches only after it: when the order is returned or refunded
+    #: before the ERP reads it, the core fetches it with that status and must still book it to return it (R1).
+    completed_statuses: ClassVar[tuple[str, ...]] = ("delivered", "reversed", "reverse_in_progress", "refunded")
     authenticity: ClassVar[str] = "basic"
     webhook_secret_kind: ClassVar[str | None] = "basic"
     registers_webhooks: ClassVar[bool] = True

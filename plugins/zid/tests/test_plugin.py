@@ -25,7 +25,8 @@ from plugins.zid.webhooks import SUBSCRIBED_TOPICS
 def test_the_plugin_is_registered_under_its_name() -> None:
     (point,) = [p for p in entry_points(group="mizan.plugins") if p.name == "zid"]
     assert point.load() is ZidPlugin
-    assert (ZidPlugin.name, ZidPlugin.title, ZidPlugin.completed_statuses) == ("zid", "Zid", ("delivered",))
+    assert (ZidPlugin.name, ZidPlugin.title) == ("zid", "Zid")
+    assert ZidPlugin.completed_statuses == ("delivered", "reversed", "reverse_in_progress", "refunded")
 
 
 def test_the_plugin_declares_basic_webhooks_per_topic_url() -> None:
@@ -146,4 +147,24 @@ def test_a_refunded_order_is_returned_whole_once(app, zid: ConnectedStore) -> No
 def test_the_plugin_is_enabled_for_the_connected_store(app, zid: ConnectedStore) -> None:
     with app.app_context():
         assert isinstance(registry().platform("zid"), ZidPlugin)
+        db.session.remove()
+
+
+@pytest.mark.parametrize("action", ["refund_all", "refund_line"])
+def test_an_order_returned_before_the_erp_read_it_is_booked_then_returned(app, zid: ConnectedStore,
+                                                                          action: str) -> None:
+    """O1, R1: the deliveries of "delivered" were lost; when the ERP fetches the order it is already refunded
+    or reversed: it is booked, then returned (nothing left waiting)."""
+    driver = zid.driver
+    order = driver.new_order([("MUG-01", 2)], send=False)
+    driver.sandbox.drop = True
+    driver.complete(order)
+    driver.refund_all(order) if action == "refund_all" else driver.refund_line(order, 0, 1)
+    driver.sandbox.drop = False
+    driver.send_update(order)
+    driver.settle()
+    assert orders(app) == {str(order["id"]): "returned" if action == "refund_all" else "partly_returned"}
+    with app.app_context():
+        (returned,) = db.session.execute(select(ReturnInvoice)).scalars().all()
+        assert returned.total == (Decimal("50.00") if action == "refund_all" else Decimal("25.00"))
         db.session.remove()
