@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from core.platform import data as core_data
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import (
     CategoryData,
@@ -126,9 +127,14 @@ class ZidClient:
         store = self._store()
         return str(store["id"]) if store.get("id") not in (None, "") else self.store_id
 
-    def list_locations(self) -> list[tuple[str, str]]:
-        """The store's inventory locations as (id, name), Zid's default first."""
-        return [(str(loc["id"]), _location_name(loc)) for loc in self._locations()]
+    def list_locations(self) -> list[Any]:
+        """The store's enabled inventory locations, Zid's default first: the core's ``LocationData`` when the
+        core defines it (the store page's location choice, C2), else ``(id, name)`` pairs."""
+        make = getattr(core_data, "LocationData", None)
+        found = [(str(loc["id"]), _location_name(loc), bool(loc.get("is_default"))) for loc in self._locations()]
+        if make is None:
+            return [(location_id, name) for location_id, name, _ in found]
+        return [make(location_id, name, is_default=default) for location_id, name, default in found]
 
     def location(self) -> str | None:
         """The linked location: the credential's, else the one Zid marks default, else the first (asked once)."""

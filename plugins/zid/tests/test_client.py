@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -56,8 +57,25 @@ def test_an_unreachable_store_is_retryable(creds: dict[str, Any]) -> None:
 # -- locations and webhooks ----------------------------------------------------------------------
 
 def test_locations_list_the_default_first_and_the_linked_one_is_the_default(store: ZidSandbox, api: ZidClient) -> None:
-    assert api.list_locations() == [(loc["id"], loc["name"]["en"]) for loc in store.locations]
+    found = [(getattr(loc, "external_id", None) or loc[0], getattr(loc, "name", None) or loc[1])
+             for loc in api.list_locations()]
+    assert found == [(loc["id"], loc["name"]["en"]) for loc in store.locations]
     assert api.location() == store.default_location
+
+
+def test_locations_are_the_cores_location_data_when_it_has_them(store: ZidSandbox, api: ZidClient,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """C2: the store page lists ``LocationData`` (external_id, name, is_default) when the core defines it."""
+
+    @dataclass(frozen=True)
+    class LocationData:
+        external_id: str
+        name: str
+        is_default: bool = False
+
+    monkeypatch.setattr(zid_client.core_data, "LocationData", LocationData, raising=False)
+    assert api.list_locations() == [LocationData(store.locations[0]["id"], "Main warehouse", True),
+                                    LocationData(store.locations[1]["id"], "Jeddah branch", False)]
 
 
 def test_webhooks_are_subscribed_once_with_their_basic_credentials(store: ZidSandbox, api: ZidClient) -> None:
