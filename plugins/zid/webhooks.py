@@ -49,14 +49,16 @@ def parse_delivery(topic: str | None, body: bytes, location_id: str | None = Non
 
 
 def delivery_key(topic: str | None, body: bytes) -> str | None:
-    """SHA-256 of ``store_id:topic:id:order_status.code:updated_at`` (Zid sends no delivery id), so a
-    re-delivery of one change has one key; ``None`` when the body names no id (the core hashes the body)."""
+    """SHA-256 of ``store_id:topic:id:order_status.code:updated_at`` (and the variants' ``updated_at`` of a
+    product; for ``order.payment_status.update`` the payment status too): Zid sends no delivery id, so a
+    re-delivery of one change has one key; ``None`` when the body names no id or ``updated_at`` (the core hashes
+    the topic and the body)."""
     try:
         payload = schemas.unwrap(json.loads(body))
     except (ValueError, RecursionError):
         return None
-    if not isinstance(payload, dict) or _scalar(payload.get("id")) == "":
-        return None
+    if not isinstance(payload, dict) or _scalar(payload.get("id")) == "" or _scalar(payload.get("updated_at")) == "":
+        return None  # without its id and version two changes could not be told apart
     envelope = _loads_dict(body)
     topic = topic or _topic_of(envelope) or ""
     status = payload.get("order_status")
@@ -66,9 +68,16 @@ def delivery_key(topic: str | None, body: bytes) -> str | None:
         _scalar(payload.get("id")),
         _scalar(status.get("code")) if isinstance(status, dict) else "",
         _scalar(payload.get("payment_status")) if topic == "order.payment_status.update" else "",
-        _scalar(payload.get("updated_at")),
+        _version(payload),
     ]
     return hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+def _version(payload: dict[str, Any]) -> str:
+    """The body's ``updated_at``, with its variants' (a variant's change need not move its parent's)."""
+    variants = payload.get("variants") if isinstance(payload.get("variants"), list) else []
+    stamps = [_scalar(v.get("updated_at")) for v in variants if isinstance(v, dict)]
+    return ",".join([_scalar(payload.get("updated_at")), *stamps])
 
 
 def _order_events(topic: str, payload: dict[str, Any]) -> list[StoreEvent]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -129,9 +130,22 @@ def test_the_delivery_key_is_stable_and_names_one_change(store: ZidSandbox) -> N
     assert delivery_key("order.create", enveloped) == key  # the same change, whatever the body's shape
 
 
+def test_a_variants_change_is_a_new_delivery_of_its_parent(store: ZidSandbox) -> None:
+    """Zid sends the parent for a variant's change; the parent's own updated_at need not move."""
+    parent = store.add_parent({"ar": "دلة", "en": "Pot"})
+    store.add_product("POT-S", "small", "60.00", 3, parent_id=parent)
+    _, before = delivery(store, store.product_json(parent), "product.update")
+    time.sleep(1.05)  # the sandbox's clock counts whole seconds
+    store.update_product("POT-S", send=False, price="65.00")
+    _, after = delivery(store, store.product_json(parent), "product.update")
+    assert json.loads(before)["updated_at"] == json.loads(after)["updated_at"]
+    assert delivery_key("product.update", before) != delivery_key("product.update", after)
+
+
 def test_a_body_without_an_id_leaves_the_key_to_the_core() -> None:
     assert delivery_key("order.create", b"not json") is None
     assert delivery_key("order.create", b'{"code": "x"}') is None
+    assert delivery_key("order.create", b'{"id": 501, "order_status": {"code": "new"}}') is None  # no version
 
 
 # -- verification and the real endpoint --------------------------------------------------------
