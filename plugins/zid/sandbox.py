@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -47,16 +47,18 @@ from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 from plugins.zid.sandbox_orders import (
     COUPONS,
     EXCHANGE_RATES,
+    RIYADH,
     STATUSES,
     TIME_FORMAT,
+    BadFilter,
     Order,
     OrderLine,
     net_of,
+    order_matches,
     reverse_json,
     stamp,
 )
 
-RIYADH = timezone(timedelta(hours=3))
 #: The store's clock (see :class:`TickingClock`); the driver makes it tick while capturing webhooks.
 CLOCK = TickingClock(RIYADH)
 DEFAULT_STORE_ID = 12345
@@ -492,6 +494,10 @@ class ZidSandbox:
         def api_error(error: ApiError) -> Any:
             return jsonify(message=error.message, **error.extra), error.status
 
+        @app.errorhandler(BadFilter)
+        def bad_filter(error: BadFilter) -> Any:
+            return jsonify(message=str(error)), 422
+
         @app.errorhandler(404)
         def not_found(error: Exception) -> Any:
             return jsonify(message="Not found"), 404
@@ -636,7 +642,7 @@ class ZidSandbox:
         per_page = min(max(_int_arg("per_page", 10), 1), MAX_PAGE_SIZE)
         with self._lock:
             orders = [o.as_json() for o in self.orders.values()]
-        orders = [o for o in orders if _matches(o)]
+        orders = [o for o in orders if order_matches(o, request.args)]
         ascending = request.args.get("sort_by", "desc") == "asc"
         by_change = "updated_at_from" in request.args
         orders.sort(key=lambda o: (o["updated_at"], o["id"]) if by_change else (o["id"],), reverse=not ascending)
@@ -838,39 +844,6 @@ def _body(kind: type) -> Any:
     if not isinstance(data, kind):
         raise ApiError(422, f"The body must be a JSON {'list' if kind is list else 'object'}.")
     return data
-
-
-def _when(value: str, name: str) -> datetime:
-    """A time from a query parameter: ISO 8601 or ``YYYY-MM-DD[ HH:MM:SS]``; zone-less is Riyadh time."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
-        raise ApiError(422, f"The {name} is not a valid date.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=RIYADH)
-
-
-def _matches(order: dict[str, Any]) -> bool:
-    """Whether an order passes the list's filters (``search_term``, ``date_from``/``date_to``, ``updated_at_from``)."""
-    args = request.args
-    term = args.get("search_term")
-    if term and term not in (str(order["id"]), order["code"], order["invoice_number"]):
-        return False
-    created = _when(order["created_at"], "created_at")
-    if args.get("date_from") and created < _when(args["date_from"], "date_from"):
-        return False
-    if args.get("date_to"):
-        end = _when(args["date_to"], "date_to")
-        if len(args["date_to"].strip()) == 10:
-            end += timedelta(days=1)
-            if created >= end:
-                return False
-        elif created > end:
-            return False
-    if args.get("updated_at_from") and _when(order["updated_at"], "updated_at") < _when(
-            args["updated_at_from"], "updated_at_from"):
-        return False
-    status = args.get("order_status")
-    return not status or order["order_status"]["code"] == status
 
 
 def seed_demo(sandbox: ZidSandbox, *, rich: bool = False) -> None:

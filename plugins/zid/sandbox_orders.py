@@ -1,8 +1,9 @@
 """The Zid sandbox's order arithmetic and the order, reverse-order and product objects it serves."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,6 +23,12 @@ STATUSES: dict[str, str] = {
 #: Foreign currencies the sandbox can sell in: code -> exchange rate as Zid shows it (meaning not documented).
 EXCHANGE_RATES: dict[str, str] = {"KWD": "12.2"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: Zid's times are the store's local time, Asia/Riyadh (UTC+3), without a zone.
+RIYADH = timezone(timedelta(hours=3))
+
+
+class BadFilter(ValueError):
+    """A list filter the API answers with 422."""
 
 
 def fourteen(value: Decimal) -> str:
@@ -165,3 +172,36 @@ def reverse_json(reverse_id: str, order: Order, returned: list[tuple[OrderLine, 
                       "quantity": line.quantity, "reversed_quantity": quantity} for line, quantity in returned],
         "created_at": created_at,
     }
+
+
+def _when(value: str, name: str) -> datetime:
+    """A time from a query parameter: ISO 8601 or ``YYYY-MM-DD[ HH:MM:SS]``; zone-less is Riyadh time."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        raise BadFilter(f"The {name} is not a valid date.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=RIYADH)
+
+
+def order_matches(order: dict[str, Any], args: Mapping[str, str]) -> bool:
+    """Whether an order passes the list's filters (``search_term``, ``date_from``/``date_to``, ``updated_at_from``,
+    ``order_status``)."""
+    term = args.get("search_term")
+    if term and term not in (str(order["id"]), order["code"], order["invoice_number"]):
+        return False
+    created = _when(order["created_at"], "created_at")
+    if args.get("date_from") and created < _when(args["date_from"], "date_from"):
+        return False
+    if args.get("date_to"):
+        end = _when(args["date_to"], "date_to")
+        if len(args["date_to"].strip()) == 10:
+            end += timedelta(days=1)
+            if created >= end:
+                return False
+        elif created > end:
+            return False
+    if args.get("updated_at_from") and _when(order["updated_at"], "updated_at") < _when(
+            args["updated_at_from"], "updated_at_from"):
+        return False
+    status = args.get("order_status")
+    return not status or order["order_status"]["code"] == status

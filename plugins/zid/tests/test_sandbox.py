@@ -175,6 +175,7 @@ def test_orders_page_and_filter_by_change(store, store_url, api_headers):
     found = get(store_url + ORDERS, api_headers, search_term=str(second["id"])).json()["orders"]
     assert [o["id"] for o in found] == [second["id"]]
     assert get(store_url + f"{ORDERS}/987654/view", api_headers).status_code == 404
+    assert get(store_url + ORDERS, api_headers, updated_at_from="yesterday").status_code == 422
 
 
 def test_a_comment_is_added_to_the_order_histories(store, store_url, api_headers):
