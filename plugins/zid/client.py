@@ -36,6 +36,8 @@ BULK_LIMIT = 50
 #: Zid allows 60 requests a minute per app and store (leaky bucket): the client keeps a little under it.
 REQUESTS_PER_MINUTE = 58
 DEFAULT_RETRY_AFTER = 1.0
+#: The longest a call waits for Zid's rate limit before raising RateLimited instead (seconds).
+MAX_WAIT = 10.0
 #: Zid documents filtering orders by creation date only; reconciliation also asks for the orders placed
 #: this long before its cursor, in case ``updated_at_from`` is not honoured (see README).
 ORDER_LOOKBACK = timedelta(days=2)
@@ -51,21 +53,32 @@ log = logging.getLogger(__name__)
 
 class Pacer:
     """A client-side leaky bucket (``capacity`` requests leaking one a second): waits before a request
-    that Zid's own bucket would refuse, shared by every client of one store in this process."""
+    that Zid's own bucket would refuse, shared by every client of one store in this process. After a 429
+    it holds every call until Zid's ``Retry-After`` has passed (a call that would wait longer than
+    :data:`MAX_WAIT` raises :class:`RateLimited` at once, so a job is rescheduled instead of blocking)."""
 
     def __init__(self, per_minute: int = REQUESTS_PER_MINUTE) -> None:
         self.capacity = float(per_minute)
         self.leak_per_second = per_minute / 60.0
         self._level = 0.0
         self._updated = time.monotonic()
+        self._not_before = 0.0
         self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """No call before ``seconds`` from now (Zid's ``Retry-After``)."""
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     def wait(self) -> None:
         with self._lock:
             now = time.monotonic()
+            held = self._not_before - now
+            if held > MAX_WAIT:
+                raise RateLimited(held, "Zid asked to wait before the next call")
             self._level = max(0.0, self._level - (now - self._updated) * self.leak_per_second)
             self._updated = now
-            delay = max(0.0, (self._level + 1 - self.capacity) / self.leak_per_second)
+            delay = max(0.0, held, (self._level + 1 - self.capacity) / self.leak_per_second)
             self._level += 1
         if delay:
             time.sleep(delay)
@@ -338,7 +351,9 @@ class ZidClient:
             raise StoreAPIError(f"Zid {method} {path}: {error}", retryable=True) from error
         status = response.status_code
         if status == 429:
-            raise RateLimited(_retry_after(response), f"Zid {method} {path}: too many requests")
+            retry_after = _retry_after(response)
+            self._pacer.hold(retry_after)
+            raise RateLimited(retry_after, f"Zid {method} {path}: too many requests")
         if status == 404 and missing_ok:
             return None
         if status in (401, 403):

@@ -22,6 +22,7 @@ from plugins.zid.sandbox import ZidSandbox, seed_demo
 @pytest.fixture
 def api(creds: dict[str, Any]) -> Iterator[ZidClient]:
     with ZidClient(creds) as client:
+        client._pacer = Pacer()  # its own: no test's waits reach another's
         yield client
 
 
@@ -250,6 +251,24 @@ def test_a_429_is_rate_limited_with_retry_after_and_the_next_call_goes_through(s
         api.check_credentials()
     assert raised.value.retryable and raised.value.retry_after >= 1
     assert api.check_credentials()
+
+
+def test_after_a_429_the_next_call_waits_for_retry_after(store: ZidSandbox, api: ZidClient) -> None:
+    store.bucket.throttle_next(1)
+    with pytest.raises(RateLimited) as raised:
+        api.check_credentials()
+    started = time.monotonic()
+    api._profile = None
+    assert api.check_credentials()
+    assert time.monotonic() - started >= raised.value.retry_after - 0.05
+
+
+def test_a_long_retry_after_is_not_waited_for_in_the_call(store: ZidSandbox, api: ZidClient) -> None:
+    api._pacer.hold(zid_client.MAX_WAIT + 30)
+    before = len(store.log.entries)
+    with pytest.raises(RateLimited) as raised:
+        api.check_credentials()
+    assert raised.value.retry_after > zid_client.MAX_WAIT and len(store.log.entries) == before
 
 
 def test_the_pacer_keeps_under_the_limit() -> None:
