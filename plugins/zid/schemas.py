@@ -319,17 +319,19 @@ def zid_time(value: Any) -> str | None:
 
 
 def vat_rate(lines: list[dict[str, Any]], invoice: dict[str, dict[str, Any]]) -> Decimal:
-    """The order's VAT rate: the lines' ``tax_percentage``, else the VAT entry's title ("VAT (%15)"),
-    else 15 % when VAT was charged, else 0."""
-    rates = [line["tax_percentage"] for line in lines if line.get("tax_percentage")]
+    """The order's VAT rate: the lines' highest ``tax_percentage`` (0 when no product is taxable), else 0 when
+    the VAT entry is 0, else the VAT entry's title ("VAT (%15)"), else 15 %."""
+    rates = [line["tax_percentage"] for line in lines if line.get("tax_percentage") is not None]
     if rates:
-        rate = max(rates)
+        rate = max(rates)  # 0 when no product is taxable: coupon and shipping are then as Zid gives them
         return rate / 100 if rate > 1 else rate
+    if "vat" in invoice and not _invoice_value(invoice, "vat"):
+        return ZERO
     title = str((invoice.get("vat") or {}).get("title") or "")
     found = re.search(r"(\d+(?:\.\d+)?)\s*%|%\s*(\d+(?:\.\d+)?)", title)
     if found:
         return Decimal(found.group(1) or found.group(2)) / 100
-    return DEFAULT_VAT_RATE if _invoice_value(invoice, "vat") else ZERO
+    return DEFAULT_VAT_RATE
 
 
 def unit_price(value: Decimal) -> Decimal:

@@ -269,3 +269,12 @@ def test_a_customer_id_of_zero_is_no_id() -> None:
     raw["customer"]["id"] = 0
     customer = order_data(raw).customer
     assert customer is not None and customer.external_id is None and customer.name
+
+
+def test_an_untaxed_order_keeps_its_shipping_as_zid_gives_it() -> None:
+    """Zid's own answer shapes: the ``/view`` wrapper, numeric prices, an integer invoice number, products not
+    taxable (VAT 0 though the title says 15 %), a two-part ``Z.`` SKU."""
+    order = order_data(fixture("order_untaxed_view.json"))
+    assert (order.number, order.status, order.shipping, order.tax_total) == ("39018491", "delivered", 20, 0)
+    assert [(line.sku, line.unit_price, line.external_id) for line in order.lines] == [(None, 100, "62262")]
+    assert order.total == 120
