@@ -35,7 +35,8 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     secret_fields: ClassVar[tuple[str, ...]] = ("authorization", "access_token", "refresh_token", "webhook_password")
     #: ``delivered``, and the statuses an order reaches only after it: when the order is returned or refunded
     #: before the ERP reads it, the core fetches it with that status and must still book it to return it (R1).
-    completed_statuses: ClassVar[tuple[str, ...]] = ("delivered", "reversed", "reverse_in_progress", "refunded")
+    completed_statuses: ClassVar[tuple[str, ...]] = (
+        "delivered", "reversed", "reverse_in_progress", "partially_reversed", "refunded")
     authenticity: ClassVar[str] = "basic"
     webhook_secret_kind: ClassVar[str | None] = "basic"
     registers_webhooks: ClassVar[bool] = True

@@ -18,7 +18,7 @@ RIYADH = timezone(timedelta(hours=3))
 CANCELLED_CODES = frozenset({"canceled", "cancelled"})
 #: Order statuses after which the whole order has been given back (R1).
 REFUNDED_CODES = frozenset({"refunded"})
-REVERSED_CODES = frozenset({"reversed", "reverse_in_progress"})
+REVERSED_CODES = frozenset({"reversed", "reverse_in_progress", "partially_reversed"})
 #: Zid gives products saved without an SKU a generated one (``Z.1234567``): not a code of the merchant's (O6).
 GENERATED_SKU_PREFIX = "Z."
 #: ``payment.invoice`` entries that lower the order (negative values, VAT excluded).
@@ -26,7 +26,7 @@ DISCOUNT_CODES = ("coupon", "loyalty_redemption")
 #: The VAT rate assumed when an order names none but charged VAT (Saudi Arabia's).
 DEFAULT_VAT_RATE = Decimal("0.15")
 #: How far from a whole halala a 14-decimal price may be and still be read as that halala amount.
-PRICE_NOISE = Decimal("0.000001")
+PRICE_NOISE = Decimal("0.00001")
 
 
 class ZidCredentialsSchema(Schema):
@@ -335,8 +335,8 @@ def vat_rate(lines: list[dict[str, Any]], invoice: dict[str, dict[str, Any]]) ->
 
 
 def unit_price(value: Decimal) -> Decimal:
-    """A line's gross price: Zid derives it from the net price to 14 decimals (``45.00000000000001``), so a
-    price within a millionth of a halala-exact amount is that amount; any other is kept exact."""
+    """A line's gross price: Zid derives it from its net price (``45.00000000000001``, ``200.00000086523``), so a
+    price within a thousandth of a halala of a halala amount is that amount; any other is kept exact."""
     cents = value.quantize(Decimal("0.01"))
     return cents if abs(value - cents) < PRICE_NOISE else value
 

@@ -26,7 +26,8 @@ def test_the_plugin_is_registered_under_its_name() -> None:
     (point,) = [p for p in entry_points(group="mizan.plugins") if p.name == "zid"]
     assert point.load() is ZidPlugin
     assert (ZidPlugin.name, ZidPlugin.title) == ("zid", "Zid")
-    assert ZidPlugin.completed_statuses == ("delivered", "reversed", "reverse_in_progress", "refunded")
+    assert ZidPlugin.completed_statuses == (
+        "delivered", "reversed", "reverse_in_progress", "partially_reversed", "refunded")
 
 
 def test_the_plugin_declares_basic_webhooks_per_topic_url() -> None:

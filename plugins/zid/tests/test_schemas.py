@@ -278,3 +278,25 @@ def test_an_untaxed_order_keeps_its_shipping_as_zid_gives_it() -> None:
     assert (order.number, order.status, order.shipping, order.tax_total) == ("39018491", "delivered", 20, 0)
     assert [(line.sku, line.unit_price, line.external_id) for line in order.lines] == [(None, 100, "62262")]
     assert order.total == 120
+
+
+def test_zids_loyalty_order_at_another_rate_is_booked_to_its_total() -> None:
+    """A shape seen in Zid's own answers: a price derived from an 11-decimal net price, a loyalty redemption,
+    net shipping, a 24 % rate (given as 0.24) and a VAT that is not rounded to the halala."""
+    raw = fixture("order_coupon.json")
+    raw["products"] = [dict(raw["products"][0], quantity=1, price=200.00000086523, net_price=161.29032327841,
+                            tax_percentage=0.24)]
+    raw["payment"]["invoice"] = [
+        {"code": "sub_totals_before_vat", "value": "161.29032327841000"},
+        {"code": "loyalty_redemption", "value": "-1.00000000000000"},
+        {"code": "shipping", "value": "20.00000000000000"},
+        {"code": "taxable_amount", "value": "180.29032327841000"},
+        {"code": "vat", "value": "43.26967758681800", "title": "VAT (%24)"},
+        {"code": "total", "value": "223.56000086523000"}]
+    raw["order_total"] = "223.56000086523000"
+    order = order_data(raw)
+    assert (order.lines[0].unit_price, order.order_discount, order.shipping) == (200, Decimal("1.24"), Decimal("24.80"))
+    total = compute_invoice_amounts([PricedLine(line.quantity, line.unit_price) for line in order.lines],
+                                    vat_rate=Decimal("0.24"), prices_include_vat=True,
+                                    order_discount=order.order_discount, shipping=order.shipping).total
+    assert total == money(order.total) == Decimal("223.56")
