@@ -288,3 +288,26 @@ def test_a_product_created_through_the_api(store, store_url, api_headers):
     assert taken.status_code == 422
     changed = httpx.patch(store_url + f"/v1/products/{answer.json()['id']}", headers=api_headers, json={"price": 13})
     assert changed.json()["price"] == 13.0
+
+
+def test_the_control_routes_drive_the_store_as_the_readme_shows(store, receiver: Receiver):
+    """``curl`` works too: place (with a coupon, in KWD), complete, return one item, refund, edit an SKU, switches."""
+    store.subscribe({"event": "order.status.update", "target_url": receiver.url + "/order.status.update",
+                     "username": "u", "password": "p"})
+    page = store.app.test_client()
+    placed = page.post("/_sandbox/orders", json={"items": [["COF-250", 2]], "shipping": "15", "coupon": "SAVE10",
+                                                  "currency": "KWD"}).get_json()
+    order_id = placed["order"]["id"]
+    assert placed["order"]["coupon"]["code"] == "SAVE10" and placed["deliveries"] == []  # order.create not subscribed
+    done = page.post(f"/_sandbox/orders/{order_id}/status", json={"status": "delivered"}).get_json()
+    assert done["order"]["order_status"]["code"] == "delivered" and done["deliveries"][0]["status"] == 200
+    returned = page.post(f"/_sandbox/orders/{order_id}/reverse", json={"line": 0, "quantity": 1}).get_json()
+    assert returned["reverse"]["products"][0]["reversed_quantity"] == 1
+    assert page.post(f"/_sandbox/orders/{order_id}/status", json={"status": "nope"}).status_code == 422
+    edited = page.post("/_sandbox/products/MUG-01", json={"sku": "MUG-02", "send": False}).get_json()
+    assert edited["product"]["sku"] == "MUG-02" and store.quantity("MUG-02") == 60
+    assert page.post("/_sandbox/switches", json={"drop": True}).get_json() == {"drop": True, "envelope": False}
+    page.post(f"/_sandbox/orders/{order_id}/status", json={"status": "refunded"})
+    assert store.deliveries[-1].dropped and len(receiver.received) == 2
+    state = page.get("/_sandbox/state").get_json()
+    assert state["drop"] and len(state["reverse_orders"]) == 1 and "password" not in state["webhooks"][0]
