@@ -18,8 +18,10 @@ from core.services.chart import DEFAULT_CHART
 from core.testing.kit.pytest_plugin import ConnectedStore, connect
 from plugins.zid import ZidPlugin
 from plugins.zid.client import ZidClient
+from plugins.zid.sandbox import ZidSandbox, seed_demo
 from plugins.zid.testing import ZidDriver
 from plugins.zid.webhooks import SUBSCRIBED_TOPICS
+from tests.web.integration_fixtures import *  # noqa: F403  (the fixture sign_in)
 
 
 def test_the_plugin_is_registered_under_its_name() -> None:
@@ -169,3 +171,32 @@ def test_an_order_returned_before_the_erp_read_it_is_booked_then_returned(app, z
         (returned,) = db.session.execute(select(ReturnInvoice)).scalars().all()
         assert returned.total == (Decimal("50.00") if action == "refund_all" else Decimal("25.00"))
         db.session.remove()
+
+
+# -- through the web pages -----------------------------------------------------------------------
+
+def test_an_admin_connects_a_zid_store_with_its_two_tokens(app, sign_in) -> None:
+    """C1–C2: the wizard asks for the tokens and the store id (not the Basic credentials Mizan generates);
+    activation checks the tokens, learns the store's id and subscribes every topic."""
+    sandbox = ZidSandbox()
+    seed_demo(sandbox)
+    with app.app_context():
+        registry().install("zid")
+        registry().enable("zid")
+        db.session.remove()
+    admin = sign_in("admin")
+    with sandbox.serve() as served:
+        response = admin.post("/stores/new", {"platform": "zid", "name": "Zid shop"})
+        store_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+        page = admin.text(f"/stores/{store_id}")
+        assert 'name="cred-authorization"' in page and 'name="cred-store_id"' in page
+        assert "cred-webhook_password" not in page and "cred-webhook_username" not in page
+        credentials = {"cred-authorization": sandbox.authorization, "cred-access_token": sandbox.access_token,
+                       "cred-store_id": str(sandbox.store_id), "cred-api_base": served.url}
+        assert admin.post(f"/stores/{store_id}/credentials", credentials).status_code == 302
+        assert admin.post(f"/stores/{store_id}/activate").status_code == 302
+    with app.app_context():
+        store = db.session.get(StoreConnection, store_id)
+        assert (store.status, store.external_ref) == ("active", str(sandbox.store_id))
+        db.session.remove()
+    assert sorted(s["event"] for s in sandbox.subscriptions) == sorted(SUBSCRIBED_TOPICS)
