@@ -212,18 +212,20 @@ class ZidClient:
 
     def list_refunds(self, order_external_id: str) -> list[RefundData]:
         """The order's reverse orders (returns: partial ones by line), plus the whole order when its status
-        is ``refunded`` (the core books only what is left), or ``reversed`` with no reverse order listed."""
+        is ``refunded`` (the core books only what is left), or ``reversed`` with no reverse order listed at all
+        (``partially_reversed`` and ``reverse_in_progress`` never mean the whole order)."""
         order = self._order(order_external_id)
         if order is None:
             return []
         order_id = str(order["id"])
         body = self._call("GET", "/managers/store/reverse-orders", params={"order_id": order_id}, missing_ok=True)
-        refunds = [schemas.reverse_refund(item, order_id) for item in _list(body or {}, "order_reverses")
-                   if str(item.get("order_id", order_id)) == order_id]
+        reverses = [schemas.reverse_refund(item, order_id) for item in _list(body or {}, "order_reverses")
+                    if str(item.get("order_id", order_id)) == order_id]
+        refunds = [refund for refund in reverses if refund is not None]
         if schemas.order_refunded(order):
             refunds.append(schemas.whole_refund(order_id, "refunded"))
-        elif schemas.order_reversed(order) and not refunds:
-            refunds.append(schemas.whole_refund(order_id, "reversed"))
+        elif schemas.order_status(order) == "reversed" and not reverses:
+            refunds.append(schemas.whole_refund(order_id, "reversed"))  # Zid lists no return: all came back
         return refunds
 
     def list_orders(self, modified_after: datetime, cursor: str | None = None) -> OrderPage:

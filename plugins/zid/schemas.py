@@ -252,27 +252,39 @@ def order_refunded(payload: Any) -> bool:
     return status.get("code") in REFUNDED_CODES or order.get("payment_status") == "refunded"
 
 
-def order_reversed(payload: Any) -> bool:
-    """Whether the order's status says goods came back (a reverse order, whole or partial)."""
+def order_status(payload: Any) -> str | None:
+    """The order's ``order_status.code``, when it has one."""
     order = unwrap(payload)
     status = order.get("order_status") if isinstance(order, dict) else None
-    return isinstance(status, dict) and status.get("code") in REVERSED_CODES
+    return status.get("code") if isinstance(status, dict) else None
 
 
-def reverse_refund(payload: Any, order_id: str) -> RefundData:
-    """A reverse order (a return): its lines by ``order_product_id`` when partial, else the whole order."""
+def order_reversed(payload: Any) -> bool:
+    """Whether the order's status says goods came back (a reverse order, whole or partial)."""
+    return order_status(payload) in REVERSED_CODES
+
+
+def reverse_refund(payload: Any, order_id: str) -> RefundData | None:
+    """A reverse order (a return): its lines by ``order_product_id`` when partial, else the whole order;
+    ``None`` for a partial one with nothing reversed yet. A line's quantity is its ``reversed_quantity``
+    (``quantity`` only when Zid does not give it: it may be the quantity ordered)."""
     reverse = _ReverseOrder().load(payload)
-    lines = [{"line_external_id": line["order_product_id"],
-              "quantity": line["reversed_quantity"] or line["quantity"]}
-             for line in reverse["products"] or [] if (line["reversed_quantity"] or line["quantity"])]
-    partial = bool(reverse["is_partial"]) and bool(lines)
+    lines = [{"line_external_id": line["order_product_id"], "quantity": quantity}
+             for line in reverse["products"] or []
+             if (quantity := _reversed(line)) is not None and quantity > 0]
+    if reverse["is_partial"] and not lines:
+        return None
     return core.RefundSchema().load({
         "external_id": f"reverse:{reverse['id']}",
         "order_external_id": reverse["order_id"] or order_id,
-        "lines": lines if partial else [],
-        "whole_order": not partial,
+        "lines": lines if reverse["is_partial"] else [],
+        "whole_order": not reverse["is_partial"],
         "created_at": zid_time(reverse["created_at"]),
     })
+
+
+def _reversed(line: dict[str, Any]) -> Decimal | None:
+    return line["reversed_quantity"] if line["reversed_quantity"] is not None else line["quantity"]
 
 
 def whole_refund(order_id: str, kind: str) -> RefundData:

@@ -188,6 +188,21 @@ def test_a_refunded_order_is_a_whole_order_refund(store: ZidSandbox, api: ZidCli
     assert (refund.external_id, refund.whole_order) == (f"refunded:{placed['id']}", True)
 
 
+def test_a_return_under_way_without_reverse_orders_is_no_refund_yet(store: ZidSandbox, api: ZidClient) -> None:
+    placed = store.create_order([("MUG-01", 2)], send=False)
+    store.set_status(placed["id"], "reverse_in_progress", send=False)
+    assert api.list_refunds(str(placed["id"])) == []
+
+
+def test_a_partial_reverse_with_nothing_reversed_yet_is_never_the_whole_order(store: ZidSandbox,
+                                                                              api: ZidClient) -> None:
+    placed = store.create_order([("MUG-01", 2)], send=False)
+    store.reverse(placed["id"], 0, 1, send=False)
+    store.reverses[-1]["products"][0]["reversed_quantity"] = 0
+    assert store.order(placed["id"])["order_status"]["code"] == "reversed"
+    assert api.list_refunds(str(placed["id"])) == []
+
+
 def test_a_reversed_order_without_reverse_orders_is_returned_whole(store: ZidSandbox, api: ZidClient) -> None:
     placed = store.create_order([("MUG-01", 2)], send=False)
     store.set_status(placed["id"], "reversed", send=False)

@@ -300,3 +300,12 @@ def test_zids_loyalty_order_at_another_rate_is_booked_to_its_total() -> None:
                                     vat_rate=Decimal("0.24"), prices_include_vat=True,
                                     order_discount=order.order_discount, shipping=order.shipping).total
     assert total == money(order.total) == Decimal("223.56")
+
+
+def test_a_partial_reverse_order_with_nothing_reversed_yet_is_no_refund() -> None:
+    """Never the whole order for a partial return: a line counts what Zid reversed, not what was ordered."""
+    partial = fixture("reverse_orders.json")["order_reverses"][0]
+    partial["products"][0]["reversed_quantity"] = 0
+    assert reverse_refund(partial, "501") is None
+    del partial["products"][0]["reversed_quantity"]
+    assert [line.quantity for line in reverse_refund(partial, "501").lines] == [2]
