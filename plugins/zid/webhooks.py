@@ -50,7 +50,8 @@ def parse_delivery(topic: str | None, body: bytes, location_id: str | None = Non
 
 def delivery_key(topic: str | None, body: bytes) -> str | None:
     """SHA-256 of ``store_id:topic:id:order_status.code:updated_at`` (and the variants' ``updated_at`` of a
-    product; for ``order.payment_status.update`` the payment status too): Zid sends no delivery id, so a
+    product, the number of an order's history entries; for ``order.payment_status.update`` the payment
+    status too): Zid sends no delivery id, so a
     re-delivery of one change has one key; ``None`` when the body names no id or ``updated_at`` (the core hashes
     the topic and the body)."""
     try:
@@ -74,10 +75,13 @@ def delivery_key(topic: str | None, body: bytes) -> str | None:
 
 
 def _version(payload: dict[str, Any]) -> str:
-    """The body's ``updated_at``, with its variants' (a variant's change need not move its parent's)."""
+    """The body's ``updated_at``, with its variants' (a variant's change need not move its parent's) and the
+    number of its history entries (a second return of an order need not move its ``updated_at``)."""
     variants = payload.get("variants") if isinstance(payload.get("variants"), list) else []
     stamps = [_scalar(v.get("updated_at")) for v in variants if isinstance(v, dict)]
-    return ",".join([_scalar(payload.get("updated_at")), *stamps])
+    histories = payload.get("histories")
+    events = [f"h{len(histories)}"] if isinstance(histories, list) else []
+    return ",".join([_scalar(payload.get("updated_at")), *stamps, *events])
 
 
 def _order_events(topic: str, payload: dict[str, Any]) -> list[StoreEvent]:

@@ -142,6 +142,15 @@ def test_a_variants_change_is_a_new_delivery_of_its_parent(store: ZidSandbox) ->
     assert delivery_key("product.update", before) != delivery_key("product.update", after)
 
 
+def test_a_new_history_entry_is_a_new_delivery_of_an_unchanged_order(store: ZidSandbox) -> None:
+    """A second return of a reversed order may leave its status and updated_at as they were."""
+    order = store.create_order([("MUG-01", 2)], send=False)
+    _, first = delivery(store, order)
+    order["histories"] = [*order["histories"], {"comment": "Reverse order created", "created_at": order["updated_at"]}]
+    _, second = delivery(store, order)
+    assert delivery_key("order.status.update", first) != delivery_key("order.status.update", second)
+
+
 def test_a_body_without_an_id_leaves_the_key_to_the_core() -> None:
     assert delivery_key("order.create", b"not json") is None
     assert delivery_key("order.create", b'{"code": "x"}') is None
