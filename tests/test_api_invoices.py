@@ -122,7 +122,7 @@ def test_not_enough_stock_gets_409_and_writes_nothing(api, shop, count_rows):
 
 def test_retrying_an_invoice_that_took_the_last_stock_gets_409_duplicate(api, shop):
     lines = [{"product_id": shop.tea, "quantity": "5", "unit_price": "10"}]
-    first = api.post("/invoices", sale(shop, lines=lines, external_key="zid:9")).get_json()
-    again = api.post("/invoices", sale(shop, lines=lines, external_key="zid:9"))
+    first = api.post("/invoices", sale(shop, lines=lines, external_key="store:9")).get_json()
+    again = api.post("/invoices", sale(shop, lines=lines, external_key="store:9"))
     assert again.get_json()["error"]["code"] == "duplicate"
     assert again.get_json()["error"]["existing_id"] == first["id"]

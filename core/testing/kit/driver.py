@@ -96,7 +96,11 @@ class StoreDriver(Protocol):
         """``headers`` signed again for ``body`` (and made a new delivery), for fuzzing authentic deliveries."""
 
     def throttle_next(self, count: int) -> None:
-        """The store's next ``count`` API calls answer with a rate limit."""
+        """The store's next ``count`` API calls answer with a rate limit.
+
+        A driver whose deliveries are references (``order_ref``: the order is fetched by id) may also
+        offer ``throttle_product_lookups(count)``: only product calls answer 429, so a test can make
+        "the store cannot confirm the product" while the order itself is still fetched."""
 
 
 def driver_classes() -> dict[str, type]:
