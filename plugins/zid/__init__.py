@@ -12,7 +12,7 @@ from core.platform.webhooks import Verdict, WebhookRequest
 from core.services.chart import DefaultAccount
 from plugins.zid import webhooks
 from plugins.zid.client import ZidClient
-from plugins.zid.schemas import ZidCredentialsSchema
+from plugins.zid.schemas import DELIVERED, ZidCredentialsSchema
 
 if TYPE_CHECKING:
     from core.models.stores import StoreConnection
@@ -33,10 +33,10 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     version: ClassVar[str] = __version__
     credentials_schema: ClassVar[type[Schema]] = ZidCredentialsSchema
     secret_fields: ClassVar[tuple[str, ...]] = ("authorization", "access_token", "refresh_token", "webhook_password")
-    #: ``delivered``, and the statuses an order reaches only after it: when the order is returned or refunded
-    #: before the ERP reads it, the core fetches it with that status and must still book it to return it (R1).
-    completed_statuses: ClassVar[tuple[str, ...]] = (
-        "delivered", "reversed", "reverse_in_progress", "partially_reversed", "refunded")
+    #: ``delivered``. An order returned or refunded before the ERP reads it says it was delivered
+    #: (``OrderData.reached_statuses``), so it is still booked, then returned (O1, R1); one refunded before
+    #: it was delivered is no sale.
+    completed_statuses: ClassVar[tuple[str, ...]] = (DELIVERED,)
     authenticity: ClassVar[str] = "basic"
     webhook_secret_kind: ClassVar[str | None] = "basic"
     registers_webhooks: ClassVar[bool] = True
@@ -59,7 +59,7 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
         """No ``Authorization`` at all: a delivery Mizan did not subscribe with credentials (ignored, 200);
         wrong Basic credentials: rejected (401)."""
         if request.header("authorization") is None:
-            return getattr(Verdict, "IGNORE", Verdict.ACKNOWLEDGE)
+            return Verdict.IGNORE
         return PlatformPlugin.verify(self, store, request)
 
     def delivery_key(self, store: StoreConnection, request: WebhookRequest) -> str | None:
@@ -68,8 +68,9 @@ class ZidPlugin(OrderAnnotationHook, StoreSyncHooks, PlatformPlugin):
     def parse(self, store: StoreConnection, request: WebhookRequest) -> list[StoreEvent]:
         """Order deliveries name the order to fetch (``order_ref``, plus ``refunds_ref`` when it was refunded or
         reversed); product deliveries are products (one per variant); the rest is ignored."""
-        location = self.credentials(store).get("location_id")
-        return webhooks.parse_delivery(request.topic, request.body, location)
+        credentials = self.credentials(store)
+        return webhooks.parse_delivery(request.topic, request.body, credentials.get("location_id"),
+                                       gross=credentials.get("product_prices_include_vat", True) is not False)
 
     def client(self, store: StoreConnection, credentials: Credentials) -> ZidClient:
         return ZidClient(credentials)

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import httpx
 
-from core.platform import data as core_data
 from core.platform.base import RateLimited, StoreAPIError
 from core.platform.data import (
     CategoryData,
+    LocationData,
     OrderData,
     OrderPage,
     ProductData,
@@ -110,6 +110,8 @@ class ZidClient:
         self.store_id = str(credentials["store_id"])
         self.app_id = str(credentials.get("app_id") or "mizan")
         self.location_id: str | None = credentials.get("location_id") or None
+        #: Whether the store's product prices include VAT (the ERP's sale prices do).
+        self.gross_prices = credentials.get("product_prices_include_vat", True) is not False
         self._profile: dict[str, Any] | None = None
         self._pacer = pacer_for(base, self.store_id)
         token = str(credentials["access_token"])
@@ -140,14 +142,10 @@ class ZidClient:
         store = self._store()
         return str(store["id"]) if store.get("id") not in (None, "") else self.store_id
 
-    def list_locations(self) -> list[Any]:
-        """The store's enabled inventory locations, Zid's default first: the core's ``LocationData`` when the
-        core defines it (the store page's location choice, C2), else ``(id, name)`` pairs."""
-        make = getattr(core_data, "LocationData", None)
-        found = [(str(loc["id"]), _location_name(loc), bool(loc.get("is_default"))) for loc in self._locations()]
-        if make is None:
-            return [(location_id, name) for location_id, name, _ in found]
-        return [make(location_id, name, is_default=default) for location_id, name, default in found]
+    def list_locations(self) -> list[LocationData]:
+        """The store's enabled inventory locations, Zid's default first (the store page's location choice, C2)."""
+        return [LocationData(str(loc["id"]), _location_name(loc), is_default=bool(loc.get("is_default")))
+                for loc in self._locations()]
 
     def location(self) -> str | None:
         """The linked location: the credential's, else the one Zid marks default, else the first (asked once)."""
@@ -185,7 +183,7 @@ class ZidClient:
         the cursor is the page number, ``total`` Zid's product count."""
         page = _page_number(cursor)
         body = self._call("GET", "/products/", params={"page": page, "page_size": page_size})
-        products = [p for item in _list(body, "results") for p in schemas.product_data(item, self.location_id)]
+        products = [p for item in _list(body, "results") for p in self._products(item)]
         count = body.get("count")
         return ProductPage(products, str(page + 1) if body.get("next") else None,
                            int(count) if isinstance(count, int) else None)
@@ -279,11 +277,16 @@ class ZidClient:
         for start in range(0, len(items), BULK_LIMIT):
             self._call("PATCH", "/products/", json=items[start:start + BULK_LIMIT])
 
+    def _products(self, item: Any) -> list[ProductData]:
+        """A Zid product as ERP products, at the linked location, with VAT-inclusive prices."""
+        return schemas.product_data(item, self.location_id, gross=self.gross_prices)
+
     def push_product(self, product: ProductData) -> str:
         """Update the Zid product with this SKU (``PATCH /products/{id}/``), or create it (``POST /products/``)."""
         if not product.sku:
             raise StoreAPIError(f"product {product.name!r} has no SKU", retryable=False)
-        fields: dict[str, Any] = {"name": product.name, "price": float(product.price), "sku": product.sku}
+        price = product.price if self.gross_prices else schemas.net_price(product.price)
+        fields: dict[str, Any] = {"name": product.name, "price": float(price), "sku": product.sku}
         if product.barcode:
             fields["barcode"] = product.barcode
         if product.cost is not None:
@@ -331,7 +334,7 @@ class ZidClient:
 
     def _products_with(self, sku: str) -> list[ProductData]:
         body = self._call("GET", "/products/", params={"sku": sku, "page": 1, "page_size": PRODUCTS_PAGE})
-        return [p for item in _list(body, "results") for p in schemas.product_data(item, self.location_id)]
+        return [p for item in _list(body, "results") for p in self._products(item)]
 
     def _push_location_stock(self, ident: dict[str, str], quantity: int) -> None:
         product_id = ident.get("id")

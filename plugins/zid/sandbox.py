@@ -344,6 +344,8 @@ class ZidSandbox:
                     stock = self.products[line.product["id"]]["stock"]
                     stock[self.default_location] = stock.get(self.default_location, 0) + line.quantity
             self._touch(order)
+            if code == "delivered" and order.delivered_at is None:
+                order.delivered_at = order.updated_at
             data = order.as_json()
         if send:
             self.send("order.status.update", data)

@@ -112,6 +112,8 @@ class Order:
     status: str = "new"
     payment_status: str = "paid"
     updated_at: str = ""
+    #: When the order became ``delivered`` (kept afterwards, as Zid's ``delivered_at``).
+    delivered_at: str | None = None
     histories: list[dict[str, Any]] = field(default_factory=list)
     restocked: bool = False
 
@@ -138,7 +140,7 @@ class Order:
                          "address": {"city": {"id": 1, "name": "Riyadh"},
                                      "country": {"id": 184, "name": "Saudi Arabia", "code": "SA"}}},
             "products": [line.as_json() for line in self.lines],
-            "created_at": self.created_at, "updated_at": self.updated_at,
+            "created_at": self.created_at, "updated_at": self.updated_at, "delivered_at": self.delivered_at,
             "histories": [dict(entry) for entry in self.histories],
         }
 

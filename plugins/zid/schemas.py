@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from core.money import money
 from core.platform import schemas as core
 from core.platform.data import ZERO, CategoryData, OrderData, ProductData, RefundData
 
@@ -16,6 +17,8 @@ DEFAULT_API_BASE = "https://api.zid.sa"
 #: Zid's dates carry no zone: they are the store's local time, Asia/Riyadh (UTC+3, no daylight saving).
 RIYADH = timezone(timedelta(hours=3))
 CANCELLED_CODES = frozenset({"canceled", "cancelled"})
+#: The status a Zid order is completed with by default (C4, O1).
+DELIVERED = "delivered"
 #: Order statuses after which the whole order has been given back (R1).
 REFUNDED_CODES = frozenset({"refunded"})
 REVERSED_CODES = frozenset({"reversed", "reverse_in_progress", "partially_reversed"})
@@ -149,6 +152,7 @@ class _Order(_Zid):
     products = fields.List(fields.Nested(_Line), required=True)
     created_at = _text()
     updated_at = _text()
+    delivered_at = _text()
 
 
 # ---------------------------------------------------------------- product, category, reverse-order shapes
@@ -229,7 +233,16 @@ def order_data(payload: Any) -> OrderData:
         "created_at": zid_time(order["created_at"]),
         "cancelled": status in CANCELLED_CODES,
         "modified_at": zid_time(order["updated_at"]),
+        "reached_statuses": reached_statuses(status, order["delivered_at"]),
     })
+
+
+def reached_statuses(status: str, delivered_at: str | None) -> list[str]:
+    """``["delivered"]`` when the order was delivered before its current status: Zid says when (``delivered_at``),
+    and goods can only come back (a reverse order, whole or partial) from an order that was delivered."""
+    if status != DELIVERED and (delivered_at or status in REVERSED_CODES):
+        return [DELIVERED]
+    return []
 
 
 def unwrap(payload: Any) -> Any:
@@ -293,17 +306,30 @@ def whole_refund(order_id: str, kind: str) -> RefundData:
                                      "whole_order": True})
 
 
-def product_data(payload: Any, location_id: str | None = None) -> list[ProductData]:
-    """A Zid product as ERP products: its variants (with the parent's categories) when it has any, else itself."""
+def product_data(payload: Any, location_id: str | None = None, *, gross: bool = True) -> list[ProductData]:
+    """A Zid product as ERP products: its variants (with the parent's categories) when it has any, else itself.
+
+    ERP sale prices are VAT-inclusive, as a Zid store shows them by default; ``gross`` false (the store's
+    ``product_prices_include_vat`` off) adds VAT at Zid's 15 % to the store's net prices (P1)."""
     product = _Product().load(unwrap(payload))
+    if not gross:
+        product = _with_gross_prices(product)
     categories = [c["id"] for c in product["categories"] or []]
     variants = [v for v in product["variants"] or [] if isinstance(v, dict)]
     if not variants:
         return [_product(product, categories, location_id)]
     parent_name = _name(product["name"])
-    return [_product(_Product().load({**variant, "name": _name(variant.get("name")) or parent_name}),
-                     categories, location_id)
-            for variant in variants]
+    loaded = [_Product().load({**variant, "name": _name(variant.get("name")) or parent_name}) for variant in variants]
+    return [_product(variant if gross else _with_gross_prices(variant), categories, location_id) for variant in loaded]
+
+
+def _with_gross_prices(product: dict[str, Any]) -> dict[str, Any]:
+    return {**product, "price": money((product["price"] or ZERO) * (1 + DEFAULT_VAT_RATE))}
+
+
+def net_price(price: Decimal) -> Decimal:
+    """An ERP (VAT-inclusive) sale price as a store whose product prices exclude VAT shows it (P2)."""
+    return money(price / (1 + DEFAULT_VAT_RATE))
 
 
 def category_data(payload: Any, parent: str | None = None) -> Iterator[CategoryData]:

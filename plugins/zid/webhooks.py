@@ -26,7 +26,8 @@ class _OrderRef(Schema):
     order_status = fields.Dict(required=True)
 
 
-def parse_delivery(topic: str | None, body: bytes, location_id: str | None = None) -> list[StoreEvent]:
+def parse_delivery(topic: str | None, body: bytes, location_id: str | None = None, *,
+                   gross: bool = True) -> list[StoreEvent]:
     """The events of an authentic delivery; :class:`ValidationError` when the body does not fit its topic.
 
     An order body is never booked as it came (Basic credentials do not prove the body untampered):
@@ -42,7 +43,7 @@ def parse_delivery(topic: str | None, body: bytes, location_id: str | None = Non
         return _order_events(topic, payload)
     if topic in PRODUCT_TOPICS:
         return [StoreEvent("product", topic, product.external_id, product=product)
-                for product in schemas.product_data(payload, location_id)]
+                for product in schemas.product_data(payload, location_id, gross=gross)]
     if topic == "product.delete":
         return [_ignored(topic, _id_of(payload), "a product deleted in Zid stays in the ERP")]
     return [_ignored(topic or "", _id_of(payload), "not an event Mizan subscribes")]

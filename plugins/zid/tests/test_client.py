@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from core.platform.base import RateLimited, StoreAPIError
-from core.platform.data import ProductData, StockQuantity
+from core.platform.data import LocationData, ProductData, StockQuantity
 from core.platform.webhooks import WebhookSubscription
 from plugins.zid import client as zid_client
 from plugins.zid.client import API_VERSION, Pacer, ZidClient
@@ -58,25 +57,10 @@ def test_an_unreachable_store_is_retryable(creds: dict[str, Any]) -> None:
 # -- locations and webhooks ----------------------------------------------------------------------
 
 def test_locations_list_the_default_first_and_the_linked_one_is_the_default(store: ZidSandbox, api: ZidClient) -> None:
-    found = [(getattr(loc, "external_id", None) or loc[0], getattr(loc, "name", None) or loc[1])
-             for loc in api.list_locations()]
-    assert found == [(loc["id"], loc["name"]["en"]) for loc in store.locations]
+    """C2: the store page lists the store's locations (``LocationData``), the one Zid marks default first."""
+    assert api.list_locations() == [LocationData(store.locations[0]["id"], "Main warehouse", is_default=True),
+                                    LocationData(store.locations[1]["id"], "Jeddah branch", is_default=False)]
     assert api.location() == store.default_location
-
-
-def test_locations_are_the_cores_location_data_when_it_has_them(store: ZidSandbox, api: ZidClient,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """C2: the store page lists ``LocationData`` (external_id, name, is_default) when the core defines it."""
-
-    @dataclass(frozen=True)
-    class LocationData:
-        external_id: str
-        name: str
-        is_default: bool = False
-
-    monkeypatch.setattr(zid_client.core_data, "LocationData", LocationData, raising=False)
-    assert api.list_locations() == [LocationData(store.locations[0]["id"], "Main warehouse", True),
-                                    LocationData(store.locations[1]["id"], "Jeddah branch", False)]
 
 
 def test_webhooks_are_subscribed_once_with_their_basic_credentials(store: ZidSandbox, api: ZidClient) -> None:

@@ -28,8 +28,7 @@ def test_the_plugin_is_registered_under_its_name() -> None:
     (point,) = [p for p in entry_points(group="mizan.plugins") if p.name == "zid"]
     assert point.load() is ZidPlugin
     assert (ZidPlugin.name, ZidPlugin.title) == ("zid", "Zid")
-    assert ZidPlugin.completed_statuses == (
-        "delivered", "reversed", "reverse_in_progress", "partially_reversed", "refunded")
+    assert ZidPlugin.completed_statuses == ("delivered",)
 
 
 def test_the_plugin_declares_basic_webhooks_per_topic_url() -> None:
@@ -170,6 +169,18 @@ def test_an_order_returned_before_the_erp_read_it_is_booked_then_returned(app, z
     with app.app_context():
         (returned,) = db.session.execute(select(ReturnInvoice)).scalars().all()
         assert returned.total == (Decimal("50.00") if action == "refund_all" else Decimal("25.00"))
+        db.session.remove()
+
+
+def test_an_order_refunded_before_it_was_delivered_is_no_sale(app, zid: ConnectedStore) -> None:
+    """O1: a paid order refunded before delivery never reached ``delivered``: nothing is booked or returned."""
+    driver = zid.driver
+    order = driver.new_order([("MUG-01", 1)])
+    driver.refund_all(order)
+    driver.settle()
+    assert orders(app) == {str(order["id"]): "skipped"}
+    with app.app_context():
+        assert db.session.execute(select(ReturnInvoice)).scalars().all() == []
         db.session.remove()
 
 

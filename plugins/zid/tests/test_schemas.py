@@ -309,3 +309,21 @@ def test_a_partial_reverse_order_with_nothing_reversed_yet_is_no_refund() -> Non
     assert reverse_refund(partial, "501") is None
     del partial["products"][0]["reversed_quantity"]
     assert [line.quantity for line in reverse_refund(partial, "501").lines] == [2]
+
+
+def test_a_store_whose_product_prices_exclude_vat_gives_the_erp_vat_inclusive_prices() -> None:
+    """P1: with ``product_prices_include_vat`` off, Zid's net 100.00 is the ERP's sale price 115.00; on, as is."""
+    product = {"id": "p-1", "sku": "NET-1", "name": {"ar": "منتج", "en": "Product"}, "price": 100, "quantity": 1}
+    (net_store,) = schemas.product_data(product, gross=False)
+    (gross_store,) = schemas.product_data(product)
+    assert (net_store.price, gross_store.price) == (Decimal("115.00"), Decimal("100.00"))
+    assert schemas.net_price(Decimal("115.00")) == Decimal("100.00")
+
+
+def test_an_order_returned_or_delivered_before_says_it_went_through_delivered() -> None:
+    """O1, R1: ``delivered_at`` set, or goods coming back, means the order was delivered; refunded before
+    delivery did not."""
+    assert schemas.reached_statuses("refunded", "2026-11-28 10:00:00") == ["delivered"]
+    assert schemas.reached_statuses("reversed", None) == ["delivered"]
+    assert schemas.reached_statuses("refunded", None) == []
+    assert schemas.reached_statuses("delivered", "2026-11-28 10:00:00") == []
