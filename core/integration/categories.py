@@ -20,7 +20,7 @@ def import_categories(store: StoreConnection, api: StoreAPI) -> int:
         try:
             with atomic():
                 parent_id = linked_id(store.id, "category", category.parent_external_id)
-                row = Category(name=category.name, parent_id=parent_id)
+                row = Category(name=category.name, name_ar=category.name_ar, parent_id=parent_id)
                 db.session.add(row)
                 db.session.flush()
                 link(store.id, "category", category.external_id, row.id)

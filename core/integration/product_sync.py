@@ -126,7 +126,7 @@ def push_product(store_id: int, product_id: int) -> None:
     product = db.session.get(Product, product_id)
     data = ProductData(
         external_id="", sku=product.code, name=product.name, price=product.sale_price,
-        cost=product.purchase_price, barcode=product.barcode,
+        cost=product.purchase_price, barcode=product.barcode, name_ar=product.name_ar,
     )
     try:
         external_id = store_api(store).push_product(data)

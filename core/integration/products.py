@@ -81,6 +81,7 @@ def create_from_store(
                 product = Product(
                     code=data.sku,
                     name=data.name[:300],
+                    name_ar=data.name_ar,
                     barcode=data.barcode if data.barcode and not _barcode_taken(data.barcode) else None,
                     sale_price=money(data.price),
                     purchase_price=money(data.cost or ZERO),
@@ -203,6 +204,8 @@ def _update(store: StoreConnection, data: ProductData, product_id: int, api: Sto
                 return held
             product.code = data.sku
         product.name = data.name[:300]
+        if data.name_ar:
+            product.name_ar = data.name_ar[:300]
         product.sale_price = money(data.price)
         if data.cost is not None:
             product.purchase_price = money(data.cost)

@@ -92,6 +92,8 @@ class CategoryData:
     external_id: str
     name: str
     parent_external_id: str | None = None
+    #: The Arabic name, when the store keeps one apart (``name`` is then the other language's).
+    name_ar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class ProductData:
     category_external_ids: list[str] = field(default_factory=list)
     #: Platform id needed to push stock for this product (variant / inventory item id).
     stock_ref: str | None = None
+    #: The Arabic name, when the store keeps one apart (``name`` is then the other language's).
+    name_ar: str | None = None
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ class CategorySchema(_Base):
     external_id = _id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     parent_external_id = _id(load_default=None, allow_none=True)
+    name_ar = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class CostSchema(_Base):
@@ -141,6 +142,7 @@ class ProductSchema(_Base):
                               validate=validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY))
     category_external_ids = fields.List(_id(), load_default=list)
     stock_ref = fields.String(load_default=None, allow_none=True)
+    name_ar = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
     @validates_schema
     def _stock_value_fits(self, values: dict[str, Any], **_: Any) -> None:

@@ -286,7 +286,8 @@ class ZidClient:
         if not product.sku:
             raise StoreAPIError(f"product {product.name!r} has no SKU", retryable=False)
         price = product.price if self.gross_prices else schemas.net_price(product.price)
-        fields: dict[str, Any] = {"name": product.name, "price": float(price), "sku": product.sku}
+        name: Any = {"ar": product.name_ar, "en": product.name} if product.name_ar else product.name
+        fields: dict[str, Any] = {"name": name, "price": float(price), "sku": product.sku}
         if product.barcode:
             fields["barcode"] = product.barcode
         if product.cost is not None:

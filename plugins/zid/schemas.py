@@ -335,9 +335,10 @@ def net_price(price: Decimal) -> Decimal:
 def category_data(payload: Any, parent: str | None = None) -> Iterator[CategoryData]:
     """A Zid category and, depth first, its ``sub_categories`` (each naming its parent)."""
     category = _Category().load(payload)
-    name = _name(category["name"]) or _name(category["names"]) or f"Zid category {category['id']}"
-    yield core.CategorySchema().load(
-        {"external_id": category["id"], "name": name[:200], "parent_external_id": parent})
+    names = category["names"] if isinstance(category["names"], dict) else category["name"]
+    name = (_name(names, english_first=True) or _name(category["name"]) or f"Zid category {category['id']}")
+    yield core.CategorySchema().load({"external_id": category["id"], "name": name[:200],
+                                      "name_ar": _arabic(names, 200), "parent_external_id": parent})
     for child in category["sub_categories"] or []:
         yield from category_data(child, category["id"])
 
@@ -452,7 +453,8 @@ def _product(product: dict[str, Any], categories: list[str], location_id: str | 
     return core.ProductSchema().load({
         "external_id": product["id"],
         "sku": normalize_sku(product["sku"]),
-        "name": (_name(product["name"]) or f"Zid product {product['id']}")[:300],
+        "name": (_name(product["name"], english_first=True) or f"Zid product {product['id']}")[:300],
+        "name_ar": _arabic(product["name"], 300),
         "price": product["price"] or ZERO,
         "cost": product["cost"],
         "barcode": _blank_to_none(product["barcode"]),
@@ -479,11 +481,19 @@ def _location_id(location: Any) -> str | None:
     return str(location) if location is not None else None
 
 
-def _name(value: Any) -> str | None:
-    """A name: the Arabic one of ``{"ar", "en"}`` first, else the English one, or a plain string."""
+def _name(value: Any, *, english_first: bool = False) -> str | None:
+    """A name: of ``{"ar", "en"}`` the Arabic one first (the English one with ``english_first``: the ERP keeps
+    the Arabic apart, in ``name_ar``), else the other; or a plain string."""
     if isinstance(value, dict):
-        return _blank_to_none(value.get("ar")) or _blank_to_none(value.get("en"))
+        ar, en = _blank_to_none(value.get("ar")), _blank_to_none(value.get("en"))
+        return (en or ar) if english_first else (ar or en)
     return _blank_to_none(value)
+
+
+def _arabic(value: Any, limit: int) -> str | None:
+    """The Arabic name of ``{"ar", "en"}`` (``None`` for a plain string: its language is not known)."""
+    found = _blank_to_none(value.get("ar")) if isinstance(value, dict) else None
+    return found[:limit] if found else None
 
 
 def _truthy(value: Any) -> bool:

@@ -74,11 +74,13 @@ def test_webhooks_are_subscribed_once_with_their_basic_credentials(store: ZidSan
 
 # -- catalog -----------------------------------------------------------------------------------
 
-def test_categories_come_flattened(api: ZidClient) -> None:
+def test_categories_come_flattened_with_their_arabic_and_english_names(api: ZidClient) -> None:
+    """C2: each category with its English name and its Arabic one apart (``name_ar``), sub-categories after."""
     categories = list(api.list_categories())
     names = {c.name: c for c in categories}
-    assert set(names) == {"قهوة", "قهوة عربية", "تمور", "أدوات المطبخ"}
-    assert names["قهوة عربية"].parent_external_id == names["قهوة"].external_id
+    assert {(c.name, c.name_ar) for c in categories} == {
+        ("Coffee", "قهوة"), ("Arabic coffee", "قهوة عربية"), ("Dates", "تمور"), ("Kitchenware", "أدوات المطبخ")}
+    assert names["Arabic coffee"].parent_external_id == names["Coffee"].external_id
 
 
 def test_products_page_until_the_end_with_the_total(creds: dict[str, Any]) -> None:
@@ -232,7 +234,7 @@ def test_push_product_creates_then_updates(store: ZidSandbox, api: ZidClient) ->
                           barcode="6281000000099", quantity=Decimal("8"))
     created = api.push_product(product)
     assert api.fetch_product("TEA-9") == ProductData(
-        external_id=created, sku="TEA-9", name="شاي أخضر", price=Decimal("12"), cost=Decimal("5.5"),
+        external_id=created, sku="TEA-9", name="شاي أخضر", name_ar="شاي أخضر", price=Decimal("12"), cost=Decimal("5.5"),
         barcode="6281000000099", quantity=Decimal("8"), stock_ref=created)
     assert api.push_product(ProductData(external_id="", sku="TEA-9", name="Green tea", price=Decimal("13"))) == created
     again = api.fetch_product("TEA-9")
