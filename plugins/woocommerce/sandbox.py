@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -58,7 +58,7 @@ from plugins.woocommerce.sandbox_orders import (
 )
 
 #: The store's clock (see :class:`TickingClock`); the driver makes it tick while capturing webhooks.
-CLOCK = TickingClock(timezone.utc)
+CLOCK = TickingClock(UTC)
 API = "/wp-json/wc/v3"
 DEFAULT_CONSUMER_KEY = "ck_sandbox0000000000000000000000000000000001"
 DEFAULT_CONSUMER_SECRET = "cs_sandbox0000000000000000000000000000000001"

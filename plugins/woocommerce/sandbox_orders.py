@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ def money(value: Decimal) -> str:
 
 
 def gmt(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def local(moment: datetime) -> str:
@@ -265,5 +265,5 @@ def parse_time(value: str, name: str, *, gmt_default: bool) -> datetime:
     except ValueError:
         raise BadFilter(f"Invalid parameter(s): {name}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc if gmt_default else SITE_ZONE)
+        moment = moment.replace(tzinfo=UTC if gmt_default else SITE_ZONE)
     return moment
