@@ -5,7 +5,7 @@ import html
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ SEARCH_PAGES = 3
 #: The order note that carries the ERP invoice number.
 INVOICE_NOTE = "Mizan invoice {number}"
 WEBHOOK_NAME = "Mizan {topic}"
+ONE_SECOND = timedelta(seconds=1)
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ class WooCommerceClient:
             raise StoreAPIError(f"product {product.name!r} has no SKU", retryable=False)
         price = product.price if self.gross_prices else schemas.net_price(product.price)
         fields: dict[str, Any] = {"regular_price": f"{price:.2f}"}
+        if product.cost is not None:
+            fields["cost_of_goods_sold"] = {"values": [{"defined_value": float(product.cost)}]}
         if product.barcode and product.barcode.isdigit():
             fields["global_unique_id"] = product.barcode
         existing = self.fetch_product(product.sku)
@@ -357,13 +360,14 @@ def _product_path(stock_ref: str) -> str:
 
 
 def _modified_through(orders: list[OrderData]) -> datetime | None:
-    """The last change on the page when the page lists changes oldest first, else ``None``: the
-    reconciliation cursor only moves on proof."""
+    """A second before the last change on the page when the page lists changes oldest first, else ``None``: the
+    reconciliation cursor only moves on proof. WooCommerce's times are to the second and ``modified_after`` is
+    strictly after: an order of the next page changed in that same second is still found from there."""
     stamps = [o.modified_at for o in orders]
     if not stamps or any(s is None for s in stamps):
         return None
     known = [s for s in stamps if s is not None]
-    return known[-1] if known == sorted(known) else None
+    return known[-1] - ONE_SECOND if known == sorted(known) else None
 
 
 def _page_number(cursor: str | None) -> int:
