@@ -116,14 +116,19 @@ class WooCommerceClient:
             yield schemas.category_data(item)
 
     def list_products(self, cursor: str | None = None, *, page_size: int = PRODUCTS_PAGE) -> ProductPage:
-        """One page of ``GET /products`` (a variable product gives its variations); the cursor is the page
-        number, ``total`` WooCommerce's ``X-WP-Total`` (products, variable ones counted once)."""
-        page = _page_number(cursor)
+        """One page of ``GET /products`` (a variable product gives its variations, a grouped or external one
+        nothing); the cursor is ``<page>`` or ``<page>.<extra>``. ``total`` is WooCommerce's ``X-WP-Total`` (each
+        product once) plus ``extra``, the products more (or fewer) the pages so far gave than they listed, so that
+        at the last page it is the number of ERP products read."""
+        page, extra = _catalog_cursor(cursor)
         response = self._request("GET", "/products", params={"page": page, "per_page": page_size})
-        products = [p for item in _items(response) for p in self._products(item)]
+        items = _items(response)
+        products = [p for item in items for p in self._products(item)]
+        extra += len(products) - len(items)
         pages, total = _header_int(response, "X-WP-TotalPages"), _header_int(response, "X-WP-Total")
-        more = page < pages if pages is not None else len(_items(response)) >= page_size
-        return ProductPage(products, str(page + 1) if more else None, total)
+        more = page < pages if pages is not None else len(items) >= page_size
+        return ProductPage(products, f"{page + 1}.{extra}" if more else None,
+                           None if total is None else max(total + extra, 0))
 
     def fetch_order(self, number: str) -> OrderData | None:
         """The order whose ``number`` is ``number`` (``GET /orders?search=``), else the order with that id."""
@@ -378,6 +383,16 @@ def _page_number(cursor: str | None) -> int:
     if page < 1:
         raise StoreAPIError(f"not a WooCommerce page cursor: {cursor!r}", retryable=False)
     return page
+
+
+def _catalog_cursor(cursor: str | None) -> tuple[int, int]:
+    """A catalog cursor ``<page>[.<extra>]`` as its page and the products more than listed so far."""
+    page_text, _, extra_text = (cursor or "").partition(".")
+    try:
+        extra = int(extra_text) if extra_text else 0
+    except ValueError:
+        raise StoreAPIError(f"not a WooCommerce page cursor: {cursor!r}", retryable=False) from None
+    return _page_number(page_text or None), extra
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
