@@ -87,7 +87,7 @@ def test_the_catalog_pages_give_variations_for_a_variable_product_and_the_total(
     assert None in by_sku  # the product without SKU is listed (the ERP reports it)
     # X-WP-Total counts four simple products and the variable one; its two variations take its place, so the
     # last page's total is the number of products read
-    assert totals == {5, 6} and page.total == len(found) == 6
+    assert totals <= {5, 6} and page.total == len(found) == 6
     pot = by_sku["POT-S"]
     assert pot.stock_ref is not None and pot.stock_ref.endswith(f"/{pot.external_id}")
     assert (pot.quantity, pot.price, pot.cost, pot.name) == (15, Decimal("60.00"), Decimal("30.0"), "Small")
