@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request, url_for
 
 from core.testing.sandbox import RecordedRequest, RequestLog, SandboxServer, TickingClock
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
@@ -69,6 +69,8 @@ MAX_PER_PAGE = 100
 MAX_BATCH = 100
 #: A webhook is disabled once its consecutive failures exceed this (``woocommerce_max_webhook_delivery_failures``).
 MAX_FAILURES = 5
+#: ``Retry-After`` of the calls :meth:`WooCommerceSandbox.throttle_path` throttles: longer than a client waits itself.
+PATH_RETRY_AFTER = 30
 TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "product.created",
           "product.updated", "product.deleted", "product.restored", "customer.created", "customer.updated",
           "customer.deleted", "coupon.created", "coupon.updated", "coupon.deleted")
@@ -142,13 +144,14 @@ class WooCommerceSandbox:
         self.deferred = False
         self.pending: list[tuple[int, str, int]] = []
         self.webhooks: list[dict[str, Any]] = []
-        #: The statuses (429 or 503) the next API calls answer, one each (see :meth:`throttle_next`).
-        self.throttled: list[int] = []
+        #: ``(status, Retry-After seconds)`` the next API calls answer, one each (see :meth:`throttle_next`).
+        self.throttled: list[tuple[int, int]] = []
         self.throttled_paths: dict[str, int] = {}
         self.categories: dict[int, dict[str, Any]] = {}
         self.products: dict[int, dict[str, Any]] = {}
         self.orders: dict[int, Order] = {}
         self._lock = threading.RLock()
+        self._pings: list[threading.Thread] = []
         self._ids = {"category": itertools.count(15), "product": itertools.count(10), "order": itertools.count(101),
                      "item": itertools.count(1), "webhook": itertools.count(1), "note": itertools.count(1),
                      "customer": itertools.count(6)}
@@ -472,22 +475,23 @@ class WooCommerceSandbox:
 
     # ------------------------------------------------------------ throttling
 
-    def throttle_next(self, count: int, status: int = 429) -> None:
-        """The next ``count`` API calls answer ``status`` (429 or 503) with ``Retry-After: 1``."""
+    def throttle_next(self, count: int, status: int = 429, retry_after: int = 1) -> None:
+        """The next ``count`` API calls answer ``status`` (429 or 503) with ``Retry-After: <retry_after>``
+        (WooCommerce has no rate limit of its own; a host or firewall in front of it answers these)."""
         with self._lock:
-            self.throttled += [status] * count
+            self.throttled += [(status, retry_after)] * count
 
     def throttle_path(self, prefix: str, count: int = 1) -> None:
         """The next ``count`` API calls whose path starts with ``API + prefix`` answer 429 (others go through)."""
         with self._lock:
             self.throttled_paths[API + prefix] = self.throttled_paths.get(API + prefix, 0) + count
 
-    def _throttled_status(self, path: str) -> int | None:
+    def _throttled_status(self, path: str) -> tuple[int, int] | None:
         with self._lock:
             prefix = next((p for p, n in self.throttled_paths.items() if n and path.startswith(p)), None)
             if prefix is not None:
                 self.throttled_paths[prefix] -= 1
-                return 429
+                return 429, PATH_RETRY_AFTER
             return self.throttled.pop(0) if self.throttled else None
 
     # ------------------------------------------------------------ webhooks
@@ -507,10 +511,20 @@ class WooCommerceSandbox:
             self.webhooks.append(webhook)
             public = _public(webhook)
         if webhook["status"] == "active":
-            self.ping(webhook)
+            thread = threading.Thread(target=self.ping, args=(webhook,), daemon=True)
+            self._pings.append(thread)
+            thread.start()
         return public
 
+    def join_pings(self, timeout: float = 30) -> None:
+        """Wait until the pings of the webhooks created so far have been answered."""
+        while self._pings:
+            self._pings.pop(0).join(timeout)
+
     def ping(self, webhook: dict[str, Any]) -> Delivery:
+        """POST the unsigned ping. WooCommerce sends it while answering ``POST /webhooks``; the sandbox sends it
+        just after (from a thread), so an ERP that creates webhooks inside a database transaction is not
+        deadlocked by its own ping on SQLite."""
         headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT}
         delivery = Delivery("ping", webhook["delivery_url"], headers, f"webhook_id={webhook['id']}".encode(),
                             webhook["id"])
@@ -674,13 +688,14 @@ class WooCommerceSandbox:
                              if request.method == "GET" else
                              ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."))
             return jsonify(code=code, message=message, data={"status": 401}), 401
-        status = self._throttled_status(request.path)
-        if status is not None:
+        throttled = self._throttled_status(request.path)
+        if throttled is not None:
+            status, retry_after = throttled
             response = jsonify(code="too_many_requests" if status == 429 else "service_unavailable",
                                message="Too many requests." if status == 429 else "Service unavailable.",
                                data={"status": status})
             response.status_code = status
-            response.headers["Retry-After"] = "1"
+            response.headers["Retry-After"] = str(retry_after)
             return response
         return None
 
@@ -900,6 +915,12 @@ class WooCommerceSandbox:
             self.prices_include_tax = bool(data.get("prices_include_tax", self.prices_include_tax))
             return jsonify(drop=self.drop, deferred=self.deferred, prices_include_tax=self.prices_include_tax)
 
+        @app.post("/_sandbox/ui/drop")
+        def control_page_drop() -> Any:
+            self.drop = request.form.get("drop") == "1"
+            message = "Webhooks are dropped (lost) now." if self.drop else "Webhooks are sent again."
+            return redirect(url_for("sandbox_page", message=message))
+
         @app.post("/_sandbox/flush")
         def control_flush() -> Any:
             return run("flushed", lambda: len(self.flush()))
@@ -908,7 +929,7 @@ class WooCommerceSandbox:
         def control_throttle() -> Any:
             data = _body()
             count = int(data.get("count", 1))
-            self.throttle_next(count, int(data.get("status", 429)))
+            self.throttle_next(count, int(data.get("status", 429)), int(data.get("retry_after", 1)))
             return jsonify(throttled=count)
 
         @app.post("/_sandbox/redeliver")

@@ -18,6 +18,8 @@ from plugins.woocommerce import WooCommercePlugin
 from plugins.woocommerce.sandbox import CLOCK, WooCommerceSandbox, seed_demo, signature
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
+#: ``Retry-After`` of the driver's throttled calls (seconds; above the client's own MAX_WAIT).
+THROTTLE_RETRY_AFTER = 30
 
 
 class WooCommerceDriver:
@@ -136,15 +138,17 @@ class WooCommerceDriver:
         assert answer.status_code == 200, answer.text
 
     def throttle_next(self, count: int) -> None:
-        """The store's next ``count`` API calls answer 429 (``Retry-After: 1``)."""
-        self.sandbox.throttle_next(count)
+        """The store's next ``count`` API calls answer 429 asking to wait 30 s: longer than the client waits by
+        itself (it retries short waits), so the call raises ``RateLimited`` for the core's jobs to reschedule."""
+        self.sandbox.throttle_next(count, retry_after=THROTTLE_RETRY_AFTER)
 
     def throttle_product_lookups(self, count: int) -> None:
         """The store's next ``count`` product calls answer 429 (other calls go through)."""
         self.sandbox.throttle_path("/products", count)
 
     def settle(self) -> None:
-        pass  # deliveries are synchronous and the ERP handles them in the request (jobs in-process)
+        """Deliveries are synchronous (the ERP handles them in the request); only webhook pings run apart."""
+        self.sandbox.join_pings()
 
     # -- the conformance suite ---------------------------------------------------------------
 
