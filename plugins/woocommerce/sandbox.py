@@ -144,6 +144,8 @@ class WooCommerceSandbox:
         self.deferred = False
         self.pending: list[tuple[int, str, int]] = []
         self.webhooks: list[dict[str, Any]] = []
+        #: Items a batch request may hold (``woocommerce_rest_batch_items_limit``; a site may lower it).
+        self.batch_limit = MAX_BATCH
         #: ``(status, Retry-After seconds)`` the next API calls answer, one each (see :meth:`throttle_next`).
         self.throttled: list[tuple[int, int]] = []
         self.throttled_paths: dict[str, int] = {}
@@ -667,6 +669,8 @@ class WooCommerceSandbox:
             ("GET", "/orders/<int:order_id>/refunds/<int:refund_id>", self._api_refund),
             ("GET", "/webhooks", self._api_webhooks),
             ("POST", "/webhooks", self._api_create_webhook),
+            ("GET", "/webhooks/<int:webhook_id>", self._api_webhook),
+            ("PUT", "/webhooks/<int:webhook_id>", self._api_update_webhook),
         ]
         for method, rule, view in routes:
             app.add_url_rule(API + rule, f"{method} {rule}", view, methods=[method])
@@ -774,9 +778,9 @@ class WooCommerceSandbox:
         """``POST /products/batch`` (or a product's ``variations/batch``): create, update, delete; at most 100."""
         data = _body()
         groups = {k: data.get(k) or [] for k in ("create", "update", "delete")}
-        if sum(len(v) for v in groups.values()) > MAX_BATCH:
+        if sum(len(v) for v in groups.values()) > self.batch_limit:
             raise ApiError(413, "woocommerce_rest_request_entity_too_large",
-                           f"Unable to accept more than {MAX_BATCH} items for this request.")
+                           f"Unable to accept more than {self.batch_limit} items for this request.")
         answer: dict[str, list[Any]] = {}
         for name, entries in groups.items():
             if name in data:
@@ -858,6 +862,33 @@ class WooCommerceSandbox:
 
     def _api_create_webhook(self) -> Any:
         return jsonify(self.create_webhook(_body())), 201
+
+    def _webhook(self, webhook_id: int) -> dict[str, Any]:
+        found = next((w for w in self.webhooks if w["id"] == webhook_id), None)
+        if found is None:
+            raise _not_found("webhook")
+        return found
+
+    def _api_webhook(self, webhook_id: int) -> Any:
+        with self._lock:
+            return jsonify(_public(self._webhook(webhook_id)))
+
+    def _api_update_webhook(self, webhook_id: int) -> Any:
+        """``PUT /webhooks/{id}``: name, topic, delivery_url, secret, status; back to ``active`` clears the failures."""
+        data = _body()
+        with self._lock:
+            webhook = self._webhook(webhook_id)
+            if data.get("topic") is not None and data["topic"] not in TOPICS:
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): topic")
+            for name in ("name", "topic", "delivery_url", "secret", "status"):
+                if data.get(name) is not None:
+                    webhook[name] = str(data[name])
+            if data.get("status") == "active":
+                webhook["failure_count"] = 0
+            moment = CLOCK.read()
+            webhook["date_modified"], webhook["date_modified_gmt"] = local(moment), gmt(moment)
+            webhook["resource"], webhook["event"] = webhook["topic"].split(".")
+            return jsonify(_public(webhook))
 
     # ------------------------------------------------------------ control routes and page
 

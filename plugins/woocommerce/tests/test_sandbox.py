@@ -198,3 +198,20 @@ def test_the_control_page_places_completes_and_refunds(store):
     assert store.order(order_id)["status"] == "refunded"
     page.post("/_sandbox/ui/drop", data={"drop": "1"})
     assert store.drop
+
+
+def test_a_disabled_webhook_is_made_active_again_with_a_put(store, api, receiver):
+    made = hook(api, receiver, "order.created")
+    store.join_pings()
+    store.webhooks[0].update(status="disabled", failure_count=6)
+    again = api.put(f"/webhooks/{made['id']}", json={"status": "active", "secret": "new"})
+    assert again.status_code == 200 and again.json()["status"] == "active" and "secret" not in again.json()
+    assert store.webhooks[0]["failure_count"] == 0 and store.webhooks[0]["secret"] == "new"
+    assert api.put("/webhooks/999", json={"status": "active"}).status_code == 404
+
+
+def test_the_batch_limit_is_the_sites(store, api):
+    store.batch_limit = 2
+    mug = store.update_product("MUG-01", send=False)
+    answer = api.post("/products/batch", json={"update": [{"id": mug["id"], "stock_quantity": 1}] * 3})
+    assert answer.status_code == 413 and "2 items" in answer.json()["message"]
