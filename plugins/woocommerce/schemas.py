@@ -1,11 +1,13 @@
 """WooCommerce payloads (credentials, orders, refunds, products, categories) validated into the core's store data."""
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
@@ -26,6 +28,7 @@ COG_META_KEY = "_wc_cog_cost"
 PLAIN_HTTP = ("WooCommerce over plain HTTP needs OAuth 1.0a signatures, which Mizan does not send; "
               "use the store's https:// address")
 CENT = Decimal("0.01")
+T = TypeVar("T")
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -235,6 +238,18 @@ class _Category(_Woo):
 # ---------------------------------------------------------------- mapping to the core
 
 
+def _fits(mapping: Callable[..., T]) -> Callable[..., T]:
+    """A mapping whose arithmetic on absurd amounts (an overflow) is a payload that does not fit."""
+    @functools.wraps(mapping)
+    def checked(*args: Any, **kwargs: Any) -> T:
+        try:
+            return mapping(*args, **kwargs)
+        except ArithmeticError:
+            raise ValidationError("The amounts are out of range.") from None
+    return checked
+
+
+@_fits
 def order_data(payload: Any) -> OrderData:
     """Validate a WooCommerce REST v3 order into OrderData, to the halala.
 
@@ -276,6 +291,7 @@ def fee_kind_supported() -> bool:
     return "kind" in core.OrderLineSchema().fields
 
 
+@_fits
 def refund_data(payload: Any, order_id: str, *, restock: bool = True) -> RefundData:
     """A refund resource (``GET /orders/{id}/refunds``): its lines by ``_refunded_item_id`` with positive
     quantities (WooCommerce's are negative), restocked per ``restock`` (its reads carry no restock flag);
@@ -294,6 +310,7 @@ def refund_data(payload: Any, order_id: str, *, restock: bool = True) -> RefundD
     })
 
 
+@_fits
 def product_data(payload: Any, *, gross: bool = True, parent_name: str | None = None) -> ProductData:
     """A simple product or a variation as an ERP product. ``stock_ref`` is ``"<id>"`` for a product and
     ``"<parent>/<id>"`` for a variation (the stock push needs both). Cost: ``cost_of_goods_sold.total_value``

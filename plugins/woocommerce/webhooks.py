@@ -79,7 +79,8 @@ def parse_delivery(request: WebhookRequest, credentials: dict[str, Any]) -> list
 def _order_events(topic: str, payload: dict[str, Any]) -> list[StoreEvent]:
     order = schemas.order_data(payload)
     events = [StoreEvent("order", topic, order.external_id, order=order)]
-    for refund in payload.get("refunds") or []:
+    refunds = payload.get("refunds")
+    for refund in refunds if isinstance(refunds, list) else []:
         refund_id = _scalar(refund.get("id")) if isinstance(refund, dict) else ""
         if refund_id:
             events.append(StoreEvent("refunds_ref", topic, order.external_id, reference=refund_id))
@@ -92,7 +93,8 @@ def _product_events(topic: str, payload: dict[str, Any], gross: bool) -> list[St
     kind = schemas.product_type(payload)
     product_id = _scalar(payload.get("id"))
     if kind == "variable":
-        embedded = [v for v in payload.get("variations") or [] if isinstance(v, dict)]
+        variations = payload.get("variations")
+        embedded = [v for v in variations if isinstance(v, dict)] if isinstance(variations, list) else []
         if not embedded:
             return [_ignored(topic, product_id, "a variable product: its variations are the products")]
         name = html.unescape(_scalar(payload.get("name")))

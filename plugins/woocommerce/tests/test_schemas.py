@@ -230,3 +230,10 @@ def test_categories_are_unescaped_and_name_their_parent() -> None:
 
 def test_query_times_are_utc_without_a_zone() -> None:
     assert schemas.iso_gmt(datetime(2026, 11, 28, 13, 0, 5, 123, tzinfo=UTC)) == "2026-11-28T13:00:05"
+
+
+def test_absurd_quantities_do_not_fit_instead_of_overflowing() -> None:
+    payload = fixture("order_inclusive.json")
+    payload["line_items"][0]["quantity"] = "1e-999999"
+    with pytest.raises(ValidationError):
+        schemas.order_data(payload)

@@ -138,3 +138,11 @@ def test_a_body_that_is_not_an_order_does_not_fit() -> None:
     broken = WebhookRequest(b"{not json", Headers({"X-WC-Webhook-Topic": "order.updated"}), "application/json")
     with pytest.raises(ValidationError):
         webhooks.parse_delivery(broken, {})
+
+
+def test_odd_refund_and_variation_lists_are_skipped() -> None:
+    events = webhooks.parse_delivery(delivery("order.updated", {**fixture("order_inclusive.json"), "refunds": 7}), {})
+    assert [e.kind for e in events] == ["order"]
+    (event,) = webhooks.parse_delivery(delivery("product.updated", {**fixture("product_variable.json"),
+                                                                    "variations": 3}), {})
+    assert event.kind == "ignored"
