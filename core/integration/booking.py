@@ -216,8 +216,7 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
     check = reconcile(order, vat_rate)
     if check.problem:
         raise _NeedsAttention(check.problem)
-    product_ids = _products(store, order, api)
-    fee_product = _fee_product(order)
+    product_ids = _line_products(store, order, api)
     settings = store.settings
     paid = bool(settings.get("create_financial_invoice", True))
     return InvoiceDraft(
@@ -234,14 +233,21 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         payment_account_id=clearing_account(store) if paid else None,
         revenue_account_id=sales_account(store),
         lines=[
-            InvoiceLineDraft(fee_product if _is_fee(line) else product_ids[line.sku], line.quantity, line.unit_price,
-                             line.discount, line.name[:300])
-            for line in order.lines
+            InvoiceLineDraft(product_id, line.quantity, line.unit_price, line.discount, line.name[:300])
+            for line, product_id in zip(order.lines, product_ids, strict=True)
         ],
         memo=f"{store.name} order {order.number}",
         reference=order.number,
         external_key=invoice_key(store.id, order.external_id),
     )
+
+
+def _line_products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> list[int]:
+    """The ERP product of each line, in order: its SKU's (see :func:`_products`), or for a fee line the
+    store-fee product (created on first use)."""
+    by_sku = _products(store, order, api)
+    fee = _fee_product() if any(_is_fee(line) for line in order.lines) else None
+    return [fee if fee is not None and _is_fee(line) else by_sku[str(line.sku)] for line in order.lines]
 
 
 def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
@@ -280,10 +286,8 @@ def _is_fee(line: OrderLineData) -> bool:
     return line.kind == "fee"
 
 
-def _fee_product(order: OrderData) -> int:
-    """The store-fee product when the order has fee lines (created on first use), else 0 (unused)."""
-    if not any(_is_fee(line) for line in order.lines):
-        return 0
+def _fee_product() -> int:
+    """The store-fee product (created on first use); held when it cannot take fees (it tracks stock)."""
     try:
         return store_fee_product_id()
     except ServiceError as error:
