@@ -13,14 +13,19 @@ from core.integration.clients import client_for
 from core.integration.links import linked_id
 from core.integration.order_states import ENDS, is_stale, move, newer
 from core.integration.order_states import reason as state_reason
-from core.integration.products import create_from_store, from_order_line, product_for_order_line
+from core.integration.products import (
+    create_from_store,
+    from_order_line,
+    product_for_order_line,
+    store_fee_product_id,
+)
 from core.integration.refunds import book_refund, settle_refunds
 from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
 from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
 from core.platform.base import StoreAPI, StoreAPIError
-from core.platform.data import OrderData, ProductData, RefundData
+from core.platform.data import OrderData, OrderLineData, ProductData, RefundData
 from core.services.company import company_settings
 from core.services.domain_events import OrderBooked
 from core.services.domain_events import record as record_event
@@ -188,9 +193,13 @@ def _foreign_currency(order: OrderData) -> str | None:
 
 def _with_linked_skus(store: StoreConnection, order: OrderData) -> OrderData:
     """Give a line without SKU the code of the ERP product its store product is linked to (O6 fix:
-    once the product has an SKU in the store, its update links it and a re-process books the order)."""
+    once the product has an SKU in the store, its update links it and a re-process books the order).
+    Fee lines need no SKU: they are booked against the store-fee product."""
     lines = []
     for line in order.lines:
+        if _is_fee(line):
+            lines.append(line)
+            continue
         product_id = None if line.sku else linked_id(store.id, "product", line.product_external_id)
         product = db.session.get(Product, product_id) if product_id is not None else None
         lines.append(dataclasses.replace(line, sku=product.code) if product is not None else line)
@@ -199,14 +208,15 @@ def _with_linked_skus(store: StoreConnection, order: OrderData) -> OrderData:
 
 def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> InvoiceDraft:
     order = _with_linked_skus(store, order)
-    no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1) if not line.sku]
+    no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1)
+              if not line.sku and not _is_fee(line)]
     if no_sku:
         raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then re-process the order")
     vat_rate = company_settings().vat_rate
     check = reconcile(order, vat_rate)
     if check.problem:
         raise _NeedsAttention(check.problem)
-    product_ids = _products(store, order, api)
+    product_ids = _line_products(store, order, api)
     settings = store.settings
     paid = bool(settings.get("create_financial_invoice", True))
     return InvoiceDraft(
@@ -223,13 +233,21 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
         payment_account_id=clearing_account(store) if paid else None,
         revenue_account_id=sales_account(store),
         lines=[
-            InvoiceLineDraft(product_ids[line.sku], line.quantity, line.unit_price, line.discount, line.name[:300])
-            for line in order.lines
+            InvoiceLineDraft(product_id, line.quantity, line.unit_price, line.discount, line.name[:300])
+            for line, product_id in zip(order.lines, product_ids, strict=True)
         ],
         memo=f"{store.name} order {order.number}",
         reference=order.number,
         external_key=invoice_key(store.id, order.external_id),
     )
+
+
+def _line_products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> list[int]:
+    """The ERP product of each line, in order: its SKU's (see :func:`_products`), or for a fee line the
+    store-fee product (created on first use)."""
+    by_sku = _products(store, order, api)
+    fee = _fee_product() if any(_is_fee(line) for line in order.lines) else None
+    return [fee if fee is not None and _is_fee(line) else by_sku[str(line.sku)] for line in order.lines]
 
 
 def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
@@ -245,14 +263,15 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
         return fetched[sku]
 
     ids: dict[str, int] = {}
-    for line in order.lines:
+    items = [line for line in order.lines if not _is_fee(line)]
+    for line in items:
         assert line.sku
         if line.sku in ids:
             continue
         found = product_for_order_line(store, line, store_product)
         if found is None:
             data = store_product(line.sku)
-            ordered = sum((other.quantity for other in order.lines if other.sku == line.sku), Decimal(0))
+            ordered = sum((other.quantity for other in items if other.sku == line.sku), Decimal(0))
             # The store's quantity is after this sale; the opening balance is what it had before (O7, O8).
             known = data.quantity if data is not None else None
             store_quantity = known if known is not None and known > 0 else Decimal(0)
@@ -261,6 +280,18 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
                                       link_to_store=data is not None, api=api)
         ids[line.sku] = found
     return ids
+
+
+def _is_fee(line: OrderLineData) -> bool:
+    return line.kind == "fee"
+
+
+def _fee_product() -> int:
+    """The store-fee product (created on first use); held when it cannot take fees (it tracks stock)."""
+    try:
+        return store_fee_product_id()
+    except ServiceError as error:
+        raise _NeedsAttention(error.message) from None
 
 
 def _store_product(store: StoreConnection, sku: str, api: StoreAPI | None) -> ProductData | None:

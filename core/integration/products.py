@@ -17,6 +17,7 @@ from core.models import ExternalLink, Product, StoreConnection
 from core.money import ZERO, money
 from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderLineData, ProductData
+from core.services.errors import Invalid
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.transaction import atomic
 
@@ -31,6 +32,11 @@ REASONS = {
     "cost_unknown_product": "the store's cost {cost} is for a product the ERP does not have ({ref}); "
                             "it is read again when the product is created",
 }
+
+#: The ERP product every store's fee lines (gift wrap, cash-on-delivery fees) are booked against (O5).
+STORE_FEE_CODE = "STORE-FEE"
+STORE_FEE_NAME = "Store fees"
+STORE_FEE_NAME_AR = "رسوم المتجر"
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,39 @@ def create_from_store(
                 )
             )
         return product.id
+
+
+def store_fee_product_id() -> int:
+    """The non-stock ERP product store fee lines are booked against (O5), created on first use.
+
+    Created once under concurrency like :func:`create_from_store`: the product's unique code decides
+    (its insert runs in a savepoint), and a worker that loses the race gets the winner's product. It
+    joins the caller's transaction when there is one. A product with its code that tracks stock (made
+    by hand) is refused: a fee must never move stock.
+    """
+    with atomic():
+        product = _store_fee_product()
+        if product is None:
+            try:
+                with db.session.begin_nested():
+                    product = Product(code=STORE_FEE_CODE, name=STORE_FEE_NAME, name_ar=STORE_FEE_NAME_AR,
+                                      stock_tracked=False, sale_price=ZERO, purchase_price=ZERO)
+                    db.session.add(product)
+                    db.session.flush()
+            except IntegrityError:
+                product = _store_fee_product()
+                if product is None:
+                    raise
+        if product.stock_tracked:
+            raise Invalid(f"product {STORE_FEE_CODE} ({product.name}), which store fees are booked against, "
+                          "tracks stock; turn its stock tracking off, then re-process the order")
+        return product.id
+
+
+def _store_fee_product() -> Product | None:
+    return db.session.execute(
+        select(Product).where(Product.code == STORE_FEE_CODE).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def from_order_line(line: OrderLineData) -> ProductData:

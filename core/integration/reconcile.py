@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from core.integration.booking import BookingResult, book_order
 from core.integration.connections import get_store, store_api
 from core.integration.refunds import book_refund
 from core.integration.synclog import log_event
-from core.models import StoreConnection, StoreOrder, StoreRefund
+from core.models import StoreConnection, StoreOrder, StoreRefund, SyncLogEntry
 from core.models.base import utcnow
 from core.platform.base import StoreAPI
 from core.platform.data import OrderData
@@ -30,6 +31,12 @@ RECONCILE_JOB = "core.integration.reconcile.reconcile_job"
 RECONCILE_ALL_JOB = "core.integration.reconcile.reconcile_active_stores"
 #: Order states that a run does not book again while the store's status stays the same.
 SETTLED_STATES = ("skipped", "needs_attention")
+#: What :meth:`ReconcileReport.summary` writes, read back by :func:`findings`.
+SUMMARY = re.compile(
+    r"(?P<orders>\d+) orders changed since (?P<since>\S+) \((?P<pages>\d+) pages\): (?P<outcomes>.*?); "
+    r"refunds: (?P<refunds>.*?)(?:; stopped: (?P<stopped>.*))?",
+    re.DOTALL,
+)
 
 
 @dataclass
@@ -63,6 +70,58 @@ class ReconcileReport:
 
         return (f"{self.orders} orders changed since {self.since.isoformat(timespec='seconds')} "
                 f"({self.pages} pages): {words(self.outcomes)}; refunds: {words(self.refunds)}")
+
+
+@dataclass(frozen=True)
+class ReconcileFindings:
+    """What a run's sync-log entry says it found: its report's counts, and why it stopped when it failed."""
+
+    orders: int
+    since: datetime
+    pages: int
+    outcomes: dict[str, int]
+    refunds: dict[str, int]
+    stopped: str | None = None
+
+
+def findings(reason: str | None) -> ReconcileFindings | None:
+    """The counts of a reconcile sync-log entry's ``reason`` (a :meth:`ReconcileReport.summary`), or
+    ``None`` when it is not one."""
+    found = SUMMARY.fullmatch(reason or "")
+    if found is None:
+        return None
+    try:
+        since = datetime.fromisoformat(found["since"])
+    except ValueError:
+        return None
+    return ReconcileFindings(int(found["orders"]), since, int(found["pages"]), _counts(found["outcomes"]),
+                             _counts(found["refunds"]), found["stopped"])
+
+
+def _counts(words: str) -> dict[str, int]:
+    """``{"already_booked": 2, ...}`` from ``"already booked 2, booked 1"`` (``"none"``: empty)."""
+    counts = {}
+    for part in words.split(", "):
+        name, _space, count = part.rpartition(" ")
+        if name and count.isdigit():
+            counts[name.replace(" ", "_")] = int(count)
+    return counts
+
+
+def last_reconciliation(store_id: int) -> SyncLogEntry | None:
+    """The sync-log entry of the store's latest reconciliation run (each run writes one)."""
+    return db.session.execute(
+        select(SyncLogEntry).where(SyncLogEntry.store_id == store_id, SyncLogEntry.kind == "reconcile")
+        .order_by(SyncLogEntry.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def queue_reconciliation(store_id: int) -> None:
+    """Queue a reconciliation of the store, once: while one waits in the queue, queueing it again does nothing.
+    Not retried: a failed run leaves a sync-log entry to retry, and the next periodic run goes on."""
+    from core.jobs import enqueue
+
+    enqueue(RECONCILE_JOB, store_id, retries=0, unique=f"reconcile-{store_id}")
 
 
 def reconcile_store(store_id: int, since: datetime | None = None) -> ReconcileReport:
@@ -122,14 +181,12 @@ def reconcile_job(store_id: int) -> str:
 
 def reconcile_active_stores() -> int:
     """The periodic job: queue a reconciliation of every active store; how many were queued."""
-    from core.jobs import enqueue
-
     ids = list(db.session.execute(
         select(StoreConnection.id).where(StoreConnection.status == "active").order_by(StoreConnection.id)
     ).scalars())
     db.session.commit()
     for store_id in ids:
-        enqueue(RECONCILE_JOB, store_id, retries=0, unique=f"reconcile-{store_id}")
+        queue_reconciliation(store_id)
     return len(ids)
 
 

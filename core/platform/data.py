@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 ZERO = Decimal("0")
+#: What an order line is: ``item`` (a product) or ``fee`` (a store charge with no product: gift wrap, a COD fee).
+LINE_KINDS = ("item", "fee")
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,12 @@ class CustomerData:
 
 @dataclass(frozen=True)
 class OrderLineData:
-    """One order line as the store priced it. Amounts are per line except ``unit_price``."""
+    """One order line as the store priced it. Amounts are per line except ``unit_price``.
+
+    A line of ``kind`` ``fee`` is a store charge with no product (gift wrap, a cash-on-delivery fee): it needs
+    no SKU, is booked as a line of the ERP's non-stock "Store fees" product with ``name`` as its description,
+    and never moves stock.
+    """
 
     external_id: str
     sku: str | None
@@ -34,6 +41,8 @@ class OrderLineData:
     #: The VAT the store charged on this line, when it says.
     tax: Decimal | None = None
     product_external_id: str | None = None
+    #: ``item`` or ``fee`` (see :data:`LINE_KINDS`).
+    kind: str = "item"
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class OrderLineSchema(_Base):
     discount = _money(load_default=data.ZERO)
     tax = _money(load_default=None, allow_none=True)
     product_external_id = _id(load_default=None, allow_none=True)
+    kind = fields.String(load_default="item", validate=validate.OneOf(data.LINE_KINDS))
 
 
 class OrderSchema(_Base):

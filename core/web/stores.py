@@ -1,4 +1,4 @@
-"""Store connections: the list, the wizard (C1–C4), the store's location (C2), orders sent by hand (O2), product sync (P4)."""
+"""Store connections: the list, the wizard (C1–C4), location (C2), orders sent by hand (O2), product sync (P4), reconciling (O12)."""
 from __future__ import annotations
 
 import re
@@ -43,6 +43,7 @@ from core.integration.locations import (
 from core.integration.manual import send_orders
 from core.integration.product_sync import start_product_sync
 from core.integration.queries import stores_statement
+from core.integration.reconcile import findings, last_reconciliation, queue_reconciliation
 from core.integration.settings import missing_for_booking
 from core.models import (
     Account,
@@ -57,10 +58,10 @@ from core.models import (
 from core.plugins import registry
 from core.services.errors import ServiceError
 from core.services.transaction import atomic
-from core.web.auth import role_required
+from core.web.auth import can, role_required
 from core.web.pages import label, show_service_error
 from core.web.reasons import product_reason
-from core.web.sync import int_or_none, invoice_url
+from core.web.sync import int_or_none, invoice_url, status_label
 
 blueprint = Blueprint("stores", __name__, url_prefix="/stores")
 blueprint.context_processor(lambda: {"invoice_url": invoice_url})
@@ -89,6 +90,15 @@ OUTCOMES = {
     "skipped": _l("Skipped"),
     "not_found": _l("Not found"),
     "failed": _l("Failed"),
+}
+
+#: What a reconciliation run did with the orders and refunds it found (``ReconcileReport`` outcomes).
+RECONCILE_OUTCOMES = {
+    "booked": _l("booked"),
+    "already_booked": _l("already booked"),
+    "unchanged": _l("unchanged"),
+    "skipped": _l("skipped"),
+    "needs_attention": _l("needs attention"),
 }
 
 
@@ -320,6 +330,22 @@ def _location_form(found: StoreLocations, form: LocationForm | None) -> Location
     return form
 
 
+def _reconciles(store: StoreConnection) -> bool:
+    """Whether the store's platform can reconcile (list the orders it changed, O12)."""
+    return "reconcile" in (getattr(_plugin(store), "capabilities", None) or ())
+
+
+def _reconciliation(store: StoreConnection) -> dict[str, Any] | None:
+    """The store's last reconciliation (its sync-log entry and what it found) and its cursor, for a platform
+    that reconciles; else ``None``."""
+    if not _reconciles(store):
+        return None
+    entry = last_reconciliation(store.id)
+    return {"entry": entry, "status": status_label(entry.status) if entry is not None else None,
+            "findings": findings(entry.reason) if entry is not None else None,
+            "through": store.reconciled_through, "outcomes": RECONCILE_OUTCOMES}
+
+
 def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials: FlaskForm | None = None,
             activate_form: ActivateForm | None = None, settings: SettingsForm | None = None,
             duplicate: connections.StoreAlreadyConnected | None = None, location: LocationForm | None = None,
@@ -351,6 +377,7 @@ def _detail(store: StoreConnection, *, shown_key: str | None = None, credentials
         token_expires=connections.token_expiry(store),
         location_form=location_form,
         locations_error=locations_error,
+        reconciliation=_reconciliation(store),
         waiting=db.session.execute(select(func.count()).select_from(WebhookDelivery).where(
             WebhookDelivery.store_id == store.id, WebhookDelivery.status == "waiting")).scalar_one(),
     ), 409 if duplicate is not None else status
@@ -531,6 +558,35 @@ def save_settings(store_id: int):  # noqa: ANN201
             flash(_("The store's settings are saved."), "info")
             return redirect(url_for("stores.detail", store_id=store.id) + "#settings")
     return _detail(_store_or_404(store_id), settings=form)
+
+
+# -- reconcile now (O12) ----------------------------------------------------------------------------
+
+
+@blueprint.post("/<int:store_id>/reconcile")
+@role_required("accountant")
+def reconcile_now(store_id: int):  # noqa: ANN201
+    store = _store_or_404(store_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not _reconciles(store):
+        flash(_("This store's platform cannot list its orders, so it cannot be reconciled."), "error")
+    elif store.status != "active":
+        flash(_("Only an active store is reconciled: activate the integration first."), "error")
+    else:
+        try:
+            queue_reconciliation(store.id)
+        except Exception:  # the job queue cannot be reached: say so rather than show an error page
+            current_app.logger.exception("reconciliation of store %s could not be queued", store.id)
+            db.session.rollback()
+            flash(_("The reconciliation could not be queued. Check that the job queue is running, then try again."),
+                  "error")
+        else:
+            flash(_("The reconciliation is queued: orders the store changed since the last run are booked as their "
+                    "webhooks would have been. Its result shows here once it has run."), "info")
+    if not can("admin"):  # the store page is for admins; accountants follow the run in the sync log
+        return redirect(url_for("sync.log", store=store.id, kind="reconcile"))
+    return redirect(url_for("stores.detail", store_id=store.id) + "#reconciliation")
 
 
 # -- send orders by hand (O2) ----------------------------------------------------------------------

@@ -55,6 +55,8 @@ ADVICE = (
     ("differs from the erp", _l("Compare the order's lines, discounts, shipping and tax in the store with the "
                                 "components listed; correct the order or the products' prices, then re-process.")),
     ("amounts cannot be booked", _l("Correct the amounts named in the reason in the store, then re-process.")),
+    ("store fees are booked against", _l("Open that product in the catalog and turn its stock tracking off (a store "
+                                         "fee never moves stock), then re-process the order.")),
     ("insufficient", _l("Receive the missing quantity into the store's warehouse (purchase, inbound requisition or "
                         "adjustment), then re-process.")),
     ("stock", _l("Receive the missing quantity into the store's warehouse, then re-process.")),

@@ -42,6 +42,7 @@ from core.integration.results import to_json
 from core.models.stores import StoreConnection
 from core.platform.base import Credentials, PlatformPlugin, RateLimited
 from core.platform.data import (
+    LINE_KINDS,
     CategoryData,
     OrderData,
     OrderLineData,
@@ -362,6 +363,7 @@ class PlatformConformance:
         assert order.lines and all(isinstance(line, OrderLineData) for line in order.lines)
         assert all(isinstance(line.quantity, Decimal) and line.quantity > 0 for line in order.lines)
         assert all(isinstance(line.unit_price, Decimal) for line in order.lines)
+        assert all(line.kind in LINE_KINDS for line in order.lines), "a line is an item or a fee"
         assert order.external_id and order.number and len(order.currency) == 3
         # the core stores the order as JSON and loads it again for on_order_completed
         assert OrderSchema().load(to_json(order)) == order
