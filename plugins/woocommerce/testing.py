@@ -53,7 +53,8 @@ class WooCommerceDriver:
                 "webhook_secret": self.webhook_secret}
 
     def connect_webhooks(self, url: str) -> None:
-        pass  # activation creates each topic's webhook through POST /webhooks
+        """Activation created each topic's webhook (``POST /webhooks``); wait until their pings were answered."""
+        self.sandbox.join_pings()
 
     # -- orders ----------------------------------------------------------------------------
 
