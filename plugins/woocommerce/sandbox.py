@@ -142,6 +142,9 @@ class WooCommerceSandbox:
         self.drop = False
         #: When true, deliveries wait in :attr:`pending` until :meth:`flush` builds and sends them.
         self.deferred = False
+        #: When true, API writes to products send ``product.created``/``product.updated`` (as WooCommerce does),
+        #: from a thread just after the call is answered; off by default, as in the other sandboxes.
+        self.echo_api_writes = False
         self.pending: list[tuple[int, str, int]] = []
         self.webhooks: list[dict[str, Any]] = []
         #: Items a batch request may hold (``woocommerce_rest_batch_items_limit``; a site may lower it).
@@ -513,13 +516,21 @@ class WooCommerceSandbox:
             self.webhooks.append(webhook)
             public = _public(webhook)
         if webhook["status"] == "active":
-            thread = threading.Thread(target=self.ping, args=(webhook,), daemon=True)
-            self._pings.append(thread)
-            thread.start()
+            self._in_background(self.ping, webhook)
         return public
 
+    def _in_background(self, target: Callable[..., Any], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._pings.append(thread)
+        thread.start()
+
+    def _echo(self, topic: str, product_id: int) -> None:
+        """An API write's own webhook, when :attr:`echo_api_writes` (sent after the answer, built then)."""
+        if self.echo_api_writes:
+            self._in_background(self.send, topic, product_id)
+
     def join_pings(self, timeout: float = 30) -> None:
-        """Wait until the pings of the webhooks created so far have been answered."""
+        """Wait until the pings of the webhooks created so far (and the echoes of API writes) have gone out."""
         while self._pings:
             self._pings.pop(0).join(timeout)
 
@@ -744,13 +755,16 @@ class WooCommerceSandbox:
         rest = {k: v for k, v in data.items() if k not in ("sku", "name", "regular_price", "type", "categories")}
         if rest:
             product = self.update_product(product["id"], send=False, **rest)
+        self._echo("product.created", product["id"])
         return jsonify(product), 201
 
     def _api_update_product(self, product_id: int) -> Any:
         with self._lock:
             if product_id not in self.products:
                 raise _not_found()
-        return jsonify(self.update_product(product_id, send=False, **_body()))
+        product = self.update_product(product_id, send=False, **_body())
+        self._echo("product.updated", product_id)
+        return jsonify(product)
 
     def _api_variations(self, product_id: int) -> Any:
         with self._lock:
@@ -772,7 +786,9 @@ class WooCommerceSandbox:
     def _api_update_variation(self, product_id: int, variation_id: int) -> Any:
         with self._lock:
             self._variation(product_id, variation_id)
-        return jsonify(self.update_product(variation_id, send=False, **_body()))
+        variation = self.update_product(variation_id, send=False, **_body())
+        self._echo("product.updated", variation_id)
+        return jsonify(variation)
 
     def _api_batch(self, product_id: int | None = None) -> Any:
         """``POST /products/batch`` (or a product's ``variations/batch``): create, update, delete; at most 100."""
@@ -793,7 +809,9 @@ class WooCommerceSandbox:
                 fields = dict(entry)
                 made = self.add_product(fields.pop("sku", None), str(fields.pop("name", "") or ""),
                                         fields.pop("regular_price", None) or "0", parent_id=parent_id or 0)
-                return self.update_product(made["id"], send=False, **fields) if fields else made
+                made = self.update_product(made["id"], send=False, **fields) if fields else made
+                self._echo("product.created", made["id"])
+                return made
             key = entry if action == "delete" else entry.get("id")
             with self._lock:
                 product = self.products.get(int(key))
@@ -803,7 +821,9 @@ class WooCommerceSandbox:
                     data = self.product_json(product["id"])
                     del self.products[product["id"]]
                     return data
-            return self.update_product(product["id"], send=False, **{k: v for k, v in entry.items() if k != "id"})
+            updated = self.update_product(product["id"], send=False, **{k: v for k, v in entry.items() if k != "id"})
+            self._echo("product.updated", product["id"])
+            return updated
         except (ApiError, TypeError, ValueError, AttributeError) as error:
             status, code, message = ((error.status, error.code, error.message) if isinstance(error, ApiError)
                                      else (400, "rest_invalid_param", "Invalid item."))
@@ -943,6 +963,7 @@ class WooCommerceSandbox:
             data = _body()
             self.drop = bool(data.get("drop", self.drop))
             self.deferred = bool(data.get("deferred", self.deferred))
+            self.echo_api_writes = bool(data.get("echo_api_writes", self.echo_api_writes))
             self.prices_include_tax = bool(data.get("prices_include_tax", self.prices_include_tax))
             return jsonify(drop=self.drop, deferred=self.deferred, prices_include_tax=self.prices_include_tax)
 

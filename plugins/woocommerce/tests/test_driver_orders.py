@@ -63,3 +63,20 @@ def test_an_order_completed_then_refunded_before_its_first_delivery_is_booked_th
     driver.send_update(order)  # a late copy changes nothing
     with app.app_context():
         assert count(SalesInvoice) == 1 and count(ReturnInvoice) == 1
+
+
+def test_the_stock_the_erp_pushes_comes_back_as_product_updated_and_changes_nothing(app, woo_store):
+    """I1 with WooCommerce's own echo: the ERP's stock push fires product.updated at the ERP; it is handled once,
+    no push loop follows, and store and ERP agree."""
+    driver = woo_store.driver
+    driver.sandbox.echo_api_writes = True
+    order = driver.new_order([("MUG-01", 3)])
+    driver.complete(order)
+    driver.settle()
+    echoes = [d for d in driver.sandbox.deliveries if d.topic == "product.updated"]
+    assert echoes and {d.status for d in echoes} == {200}
+    driver.settle()
+    assert len([d for d in driver.sandbox.deliveries if d.topic == "product.updated"]) == len(echoes)
+    assert driver.store_quantity("MUG-01") == 7
+    with app.app_context():
+        assert on_hand(woo_store.ids.mug, woo_store.ids.warehouse) == Decimal("7") and count(SalesInvoice) == 1
