@@ -45,17 +45,26 @@ def topic_of(request: WebhookRequest) -> str | None:
 
 
 def delivery_key(request: WebhookRequest) -> str | None:
-    """SHA-256 of ``source:topic:id:date_modified_gmt``: one change of one resource has one key however
-    often it is delivered. Not ``X-WC-Webhook-Delivery-ID``: that is a hash of the webhook id and the second
-    it went out, shared by two changes sent in one second. ``None`` when the body names no id or
-    ``date_modified_gmt`` (the core hashes the topic and the body)."""
+    """SHA-256 of ``source:topic:id:date_modified_gmt`` and what may change within that second (an order's
+    status and refund ids, a product's SKU, price and quantity): one change of one resource has one key however
+    often it is delivered. Not ``X-WC-Webhook-Delivery-ID``: that is a hash of the webhook id and the second it
+    went out, new for each re-delivery and shared by two changes sent in one second. ``None`` when the body
+    names no id or ``date_modified_gmt`` (the core hashes the topic and the body)."""
     payload = _loads_dict(request.body)
     resource_id, modified = _scalar(payload.get("id")), _scalar(payload.get("date_modified_gmt"))
     if not resource_id or not modified:
         return None
     source = (request.header(SOURCE_HEADER) or "").strip().rstrip("/")
-    parts = [source, topic_of(request) or "", resource_id, modified]
+    parts = [source, topic_of(request) or "", resource_id, modified, _same_second(payload)]
     return hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+def _same_second(payload: dict[str, Any]) -> str:
+    """What tells apart two changes made in one second (WooCommerce's times are to the second)."""
+    refunds = payload.get("refunds")
+    refund_ids = [_scalar(r.get("id")) for r in refunds if isinstance(r, dict)] if isinstance(refunds, list) else []
+    fields = ("status", "sku", "price", "stock_quantity")
+    return ",".join([*(_scalar(payload.get(name)) for name in fields), *sorted(refund_ids)])
 
 
 def parse_delivery(request: WebhookRequest, credentials: dict[str, Any]) -> list[StoreEvent]:

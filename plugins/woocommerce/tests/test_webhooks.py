@@ -81,6 +81,15 @@ def test_the_delivery_key_is_the_change_not_the_delivery_id() -> None:
     assert len({first, changed, other_topic, other_site}) == 4
 
 
+def test_two_changes_in_one_second_have_two_keys() -> None:
+    """Completed, then refunded within the second: ``date_modified_gmt`` alike, status and refunds not."""
+    order = fixture("order_inclusive.json")
+    completed = {**order, "status": "completed", "refunds": []}
+    refunded = {**completed, "status": "refunded", "refunds": [{"id": 9, "total": "-110.50"}]}
+    keys = {webhooks.delivery_key(delivery("order.updated", body)) for body in (completed, refunded)}
+    assert len(keys) == 2
+
+
 def test_a_body_without_id_or_version_has_no_key() -> None:
     assert webhooks.delivery_key(delivery("product.deleted", {"id": 7})) is None
     assert webhooks.delivery_key(PING) is None
