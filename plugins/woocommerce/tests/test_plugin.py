@@ -15,15 +15,17 @@ from core.extensions import db
 from core.models import ReturnInvoice, SalesInvoice, StoreConnection, StoreOrder
 from core.models.inbox import WebhookDelivery
 from core.platform.base import Credentials
+from core.plugins import registry
 from core.secrets import decrypt_json
 from core.services.chart import DEFAULT_CHART
 from core.testing.kit.pytest_plugin import ConnectedStore, connect
 from plugins.woocommerce import WooCommercePlugin
 from plugins.woocommerce.client import WooCommerceClient
-from plugins.woocommerce.sandbox import signature
+from plugins.woocommerce.sandbox import WooCommerceSandbox, seed_demo, signature
 from plugins.woocommerce.schemas import fee_kind_supported
 from plugins.woocommerce.testing import WooCommerceDriver
 from plugins.woocommerce.webhooks import SUBSCRIBED_TOPICS
+from tests.web.integration_fixtures import *  # noqa: F403  (the fixture sign_in)
 
 
 def test_the_plugin_is_registered_under_its_name() -> None:
@@ -211,3 +213,41 @@ def test_an_order_refunded_before_it_was_completed_is_no_sale(app, woo: Connecte
         assert db.session.execute(select(ReturnInvoice)).scalars().all() == []
         assert db.session.execute(select(SalesInvoice)).scalars().all() == []
         db.session.remove()
+
+
+# -- through the web pages -----------------------------------------------------------------------
+
+def test_an_admin_connects_a_woocommerce_site_with_its_api_key(app, served_app: str, sign_in) -> None:
+    """C1–C2: the wizard asks for the site and the key pair (not the webhook secret Mizan generates); a plain
+    http site is refused with the reason; activation checks the key, takes the site as the store's reference,
+    creates every webhook (each ping acknowledged) and imports the categories."""
+    sandbox = WooCommerceSandbox()
+    seed_demo(sandbox)
+    with app.app_context():
+        registry().install("woocommerce")
+        registry().enable("woocommerce")
+        db.session.remove()
+    admin = sign_in("admin")
+    with sandbox.serve() as served:
+        response = admin.post("/stores/new", {"platform": "woocommerce", "name": "Woo shop"})
+        store_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+        page = admin.text(f"/stores/{store_id}")
+        assert 'name="cred-store_url"' in page and 'name="cred-consumer_key"' in page
+        assert 'name="cred-consumer_secret"' in page and "cred-webhook_secret" not in page
+        credentials = {"cred-store_url": "http://shop.example.com", "cred-consumer_key": sandbox.consumer_key,
+                       "cred-consumer_secret": sandbox.consumer_secret, "cred-restock_refunds": "y",
+                       "cred-product_prices_include_tax": "y"}
+        refused = admin.post(f"/stores/{store_id}/credentials", credentials)
+        assert refused.status_code == 200 and "OAuth 1.0a" in refused.get_data(as_text=True)
+        credentials["cred-store_url"] = served.url
+        assert admin.post(f"/stores/{store_id}/credentials", credentials).status_code == 302
+        assert admin.post(f"/stores/{store_id}/activate").status_code == 302
+        sandbox.join_pings()
+    with app.app_context():
+        store = db.session.get(StoreConnection, store_id)
+        values = decrypt_json(store.credentials_encrypted)
+        assert (store.status, store.external_ref) == ("active", served.url.split("://", 1)[1])
+        assert values["restock_refunds"] is True and values["webhook_secret"]
+        db.session.remove()
+    assert sorted(w["topic"] for w in sandbox.webhooks) == sorted(SUBSCRIBED_TOPICS)
+    assert {d.status for d in sandbox.deliveries} == {200}
