@@ -35,24 +35,30 @@ def connect_demo_stores(first_port: int) -> tuple[list[DemoStore], list[SandboxS
     """
     plugins = registry()
     stores, servers = [], []
-    port = first_port
     drivers = driver_classes()
-    for name, plugin in plugins.discovered_platforms():
-        offer = getattr(drivers.get(name), "demo_sandbox", None)
-        if offer is None:
-            continue
-        sandbox = offer()
+    offers = [(name, plugin, drivers[name]) for name, plugin in plugins.discovered_platforms()
+              if getattr(drivers.get(name), "demo_sandbox", None) is not None]
+    for (name, plugin, driver), port in zip(offers, demo_ports(first_port, [d for _, _, d in offers]), strict=True):
+        sandbox = driver.demo_sandbox()
         plugins.install(name)
         plugins.enable(name)
         server = SandboxServer(sandbox.app, port=port).start()
         servers.append(server)
-        port += 1
         store_id = _store_id(plugin, server.url, sandbox.credentials(server.url))
         key = connections.rotate_key(store_id)
         sandbox.set_webhook_target(connections.webhook_url(key))
         connections.activate(store_id, key)
         stores.append(DemoStore(plugin.title, server.url, store_id, sandbox.hint.replace("{url}", server.url)))
     return stores, servers
+
+
+def demo_ports(first_port: int, drivers: list[type]) -> list[int]:
+    """Each driver's sandbox port: ``first_port`` plus the driver's ``demo_port_offset`` (so a platform keeps its port
+    in the README whatever other plugins are installed); drivers without one take the next free ports after."""
+    taken = {getattr(d, "demo_port_offset", None) for d in drivers} - {None}
+    spare = (offset for offset in range(len(drivers) + len(taken)) if offset not in taken)
+    return [first_port + (d.demo_port_offset if getattr(d, "demo_port_offset", None) is not None else next(spare))
+            for d in drivers]
 
 
 def _store_id(plugin: PlatformPlugin, url: str, credentials: dict) -> int:

@@ -234,6 +234,7 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
     registry().install(store.platform)  # default accounts, once
     api = store_api(store)
     try:
+        _end_reads()
         api.check_credentials()
         ref = store.external_ref or _ref_from_store(api)
         if ref is None and _asks_for_ref(store.platform):
@@ -245,7 +246,9 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
             owner = store_for_key(key) if key else None
             if owner is None or owner.id != store.id:
                 raise Invalid("Activating this store needs its current connection key.", {"key": ["required"]})
-            api.register_webhooks(subscriptions(store, plugin, key))
+            wanted = subscriptions(store, plugin, key)
+            _end_reads()  # the platform may call the ERP while subscribing (WooCommerce's ping)
+            api.register_webhooks(wanted)
     except StoreAPIError as error:
         raise Conflict(f"The store refused the connection: {error}") from None
     import_categories(store, api)
@@ -260,6 +263,12 @@ def activate(store_id: int, key: str | None = None) -> StoreConnection:
         store.activated_at = store.activated_at or utcnow()
     release_waiting(store_id)  # deliveries kept while it was not active (design point 3)
     return store
+
+
+def _end_reads() -> None:
+    """End the session's transaction before a call to the store: no lock is held across the network
+    (on SQLite every transaction holds the write lock, so a store calling back would wait on it)."""
+    db.session.commit()
 
 
 def subscriptions(store: StoreConnection, plugin: PlatformPlugin, key: str) -> list[WebhookSubscription]:

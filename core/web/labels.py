@@ -31,5 +31,6 @@ LOG_KINDS = (
 CREDENTIAL_LABELS = (
     _l("Access token"), _l("Refresh token"), _l("Webhook secret"), _l("Api base"), _l("Store ref"),
     _l("Branch id"), _l("Shop domain"), _l("Client secret"), _l("Location id"), _l("Secret"),
-    _l("Authorization"), _l("App id"), _l("Product prices include vat"),
+    _l("Authorization"), _l("App id"), _l("Product prices include vat"), _l("Store url"), _l("Consumer key"),
+    _l("Consumer secret"), _l("Restock refunds"), _l("Product prices include tax"),
 )

@@ -192,7 +192,9 @@ def credentials_form(store: StoreConnection, formdata: Any = None) -> tuple[Flas
         current = masked.get(key)
         validators = [Optional(), Length(max=2000)]
         if isinstance(schema_field, ma_fields.Boolean):
-            field = BooleanField(label, default=bool(current))
+            # nothing saved yet: the schema's own default (a box the plugin defaults to on starts ticked)
+            default = current if current is not None else schema_field.load_default is True
+            field = BooleanField(label, default=bool(default))
         elif key in secret_fields:
             placeholder = current or ""
             hint = _("Leave empty to keep the saved value.") if current else None

@@ -22,6 +22,8 @@ class SallaDriver:
     capabilities: ClassVar[frozenset[str]] = frozenset({"control_page", "sku_edits", "demo_sandbox", "reconcile",
                                                        "order_annotation", "capture"})
     plugin_class: ClassVar[type] = SallaPlugin
+    #: Where ``make run`` serves the demo sandbox: the first sandbox port plus this.
+    demo_port_offset: ClassVar[int] = 0
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes an order.
     complete_action: ClassVar[str] = "complete"

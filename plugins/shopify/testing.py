@@ -24,6 +24,8 @@ class ShopifyDriver:
     capabilities: ClassVar[frozenset[str]] = frozenset({"guest_orders", "partial_refunds", "control_page", "sku_edits", "demo_sandbox", "reconcile",
                                                        "order_annotation", "capture"})
     plugin_class: ClassVar[type] = ShopifyPlugin
+    #: Where ``make run`` serves the demo sandbox: the first sandbox port plus this.
+    demo_port_offset: ClassVar[int] = 1
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     #: The control page's action that completes (pays) an order.
     complete_action: ClassVar[str] = "pay"

@@ -28,6 +28,8 @@ class ZidDriver:
                                                        "sku_edits", "demo_sandbox", "reconcile",
                                                        "order_annotation", "capture"})
     plugin_class: ClassVar[type] = ZidPlugin
+    #: Where ``make run`` serves the demo sandbox: the first sandbox port plus this.
+    demo_port_offset: ClassVar[int] = 2
     signature_header: ClassVar[str] = "Authorization"
     #: The control page's action that completes an order.
     complete_action: ClassVar[str] = "complete"

@@ -53,7 +53,7 @@ def test_the_demo_answers_a_sandbox_webhook_fast_and_then_books_the_order(tmp_pa
         upgrade(revision="heads")
         seed_demo_data()
         db.engine.dispose()
-    port, sandbox_port = free_port(), free_ports_in_a_row(3)  # the sandboxes of Salla, Shopify and Zid
+    port, sandbox_port = free_port(), free_ports_in_a_row(4)  # the sandboxes of Salla, Shopify, WooCommerce and Zid
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MIZAN_JOBS_MODE")}
     env.update({"FLASK_APP": "core", "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     flask = Path(sys.executable).with_name("flask")
