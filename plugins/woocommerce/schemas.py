@@ -286,11 +286,6 @@ def reached_statuses(status: str, completed_at: Any) -> list[str]:
     return [COMPLETED] if status != COMPLETED and _blank_to_none(completed_at) else []
 
 
-def fee_kind_supported() -> bool:
-    """Whether the core's order lines take a ``kind`` (``"fee"``: a charge with no product)."""
-    return "kind" in core.OrderLineSchema().fields
-
-
 @_fits
 def refund_data(payload: Any, order_id: str, *, restock: bool = True) -> RefundData:
     """A refund resource (``GET /orders/{id}/refunds``): its lines by ``_refunded_item_id`` with positive
@@ -416,9 +411,8 @@ def _fee(fee: dict[str, Any], gross: bool) -> dict[str, Any]:
         "quantity": Decimal(1),
         "unit_price": _charge(fee, gross),
         "tax": fee["total_tax"],
+        "kind": "fee",
     }
-    if fee_kind_supported():
-        line["kind"] = "fee"
     return line
 
 

@@ -22,7 +22,6 @@ from core.testing.kit.pytest_plugin import ConnectedStore, connect
 from plugins.woocommerce import WooCommercePlugin
 from plugins.woocommerce.client import WooCommerceClient
 from plugins.woocommerce.sandbox import WooCommerceSandbox, seed_demo, signature
-from plugins.woocommerce.schemas import fee_kind_supported
 from plugins.woocommerce.testing import WooCommerceDriver
 from plugins.woocommerce.webhooks import SUBSCRIBED_TOPICS
 from tests.web.integration_fixtures import *  # noqa: F403  (the fixture sign_in)
@@ -139,7 +138,6 @@ def test_a_coupon_order_is_booked_with_woocommerces_total(app, woo: ConnectedSto
     assert driver.written_back(order).startswith("Mizan invoice ")
 
 
-@pytest.mark.skipif(not fee_kind_supported(), reason="the core's OrderLineData.kind (fee lines) is not merged yet")
 def test_a_fee_line_is_booked_without_a_product(app, woo: ConnectedStore) -> None:
     """O5: the gift-wrap fee is a line of the invoice; the total is the store's to the halala."""
     driver = woo.driver

@@ -96,12 +96,11 @@ def test_an_order_with_prices_excluding_tax_books_to_the_halala() -> None:
     assert booked_total(order) == order.total == Decimal("133.02")
 
 
-def test_a_fee_line_is_a_charge_without_product_of_kind_fee_when_the_core_knows_kinds() -> None:
+def test_a_fee_line_is_a_charge_without_product_of_kind_fee() -> None:
     order = schemas.order_data(fixture("order_inclusive.json"))
     fee = order.lines[-1]
     assert (fee.external_id, fee.name, fee.product_external_id) == ("4", "Gift wrap", None)
-    if schemas.fee_kind_supported():
-        assert fee.kind == "fee" and {line.kind for line in order.lines[:-1]} == {"item"}
+    assert fee.kind == "fee" and {line.kind for line in order.lines[:-1]} == {"item"}
 
 
 def test_a_negative_fee_is_an_order_discount() -> None:
