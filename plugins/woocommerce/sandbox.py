@@ -516,7 +516,7 @@ class WooCommerceSandbox:
             self.webhooks.append(webhook)
             public = _public(webhook)
         if webhook["status"] == "active":
-            self._in_background(self.ping, webhook)
+            self.ping(webhook)  # inside the call, as WooCommerce does: the ERP must answer while it subscribes
         return public
 
     def _in_background(self, target: Callable[..., Any], *args: Any) -> None:
@@ -530,14 +530,13 @@ class WooCommerceSandbox:
             self._in_background(self.send, topic, product_id)
 
     def join_pings(self, timeout: float = 30) -> None:
-        """Wait until the pings of the webhooks created so far (and the echoes of API writes) have gone out."""
+        """Wait until the echoes of API writes sent so far have gone out (pings go out inside ``POST /webhooks``)."""
         while self._pings:
             self._pings.pop(0).join(timeout)
 
     def ping(self, webhook: dict[str, Any]) -> Delivery:
-        """POST the unsigned ping. WooCommerce sends it while answering ``POST /webhooks``; the sandbox sends it
-        just after (from a thread), so an ERP that creates webhooks inside a database transaction is not
-        deadlocked by its own ping on SQLite."""
+        """POST the unsigned ping, while answering ``POST /webhooks`` as WooCommerce does (an ERP that held its
+        database while subscribing would time its own ping out)."""
         headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT}
         delivery = Delivery("ping", webhook["delivery_url"], headers, f"webhook_id={webhook['id']}".encode(),
                             webhook["id"])
