@@ -1,10 +1,11 @@
 """Plumbing shared by the platform sandboxes: a threaded HTTP server, a rate limiter, a request log."""
 from __future__ import annotations
 
+import argparse
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -189,3 +190,30 @@ class TickingClock:
             self.at += timedelta(seconds=1)
             return self.at
         return datetime.now(self.zone)
+
+
+def serve_until_interrupted(server: SandboxServer) -> None:
+    """Keep a started sandbox serving until Ctrl-C, then stop it (the sandboxes' ``python -m … serve``)."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def run_demo_sandbox(argv: Sequence[str] | None, *, prog: str, title: str, port: int,
+                     make: Callable[[], Any], credentials: Callable[[Any, str], dict[str, str]]) -> None:
+    """``python -m <prog> serve [--host H] [--port P]``: serve the seeded sandbox ``make()`` returns, print its
+    credentials (``credentials(sandbox, url)``), and keep serving until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog=prog, description=f"Run the {title} sandbox store.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the sandbox seeded with the demo catalog")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=port)
+    args = parser.parse_args(argv)
+    sandbox = make()
+    server = sandbox.serve(args.host, args.port).start()
+    print(f"{title} sandbox store at {server.url} (control page {server.url}/_sandbox/)")
+    for name, value in credentials(sandbox, server.url).items():
+        print(f"  {name:16} {value}")
+    serve_until_interrupted(server)

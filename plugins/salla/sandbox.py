@@ -27,6 +27,7 @@ from core.testing.sandbox import (
     RequestLog,
     SandboxServer,
     TickingClock,
+    serve_until_interrupted,
 )
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
@@ -1159,11 +1160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  webhook secret  {sandbox.webhook_secret} ({sandbox.security_strategy} strategy)")
     print(f"  webhook target  {sandbox.webhook_target or '(none: POST {url} to /_sandbox/webhook-target)'}")
     print(f"  state           {server.url}{CONTROL_PREFIX}/state", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ import itertools
 import json
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from core.testing.sandbox import (
     RequestLog,
     SandboxServer,
     TickingClock,
+    serve_until_interrupted,
 )
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 
@@ -1583,11 +1583,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  client secret (HMAC):   {args.secret}")
     print(f"  locations:              {', '.join(f'{lid} {n}' for lid, n in sandbox.locations.items())}")
     print(f"  control:                {server.url}/_sandbox/state")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

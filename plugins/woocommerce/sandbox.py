@@ -18,7 +18,6 @@ is a list they are kept there as ``(url, headers, body)``.
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -37,7 +36,13 @@ from urllib.parse import urlencode
 import httpx
 from flask import Flask, Response, jsonify, redirect, request, url_for
 
-from core.testing.sandbox import RecordedRequest, RequestLog, SandboxServer, TickingClock
+from core.testing.sandbox import (
+    RecordedRequest,
+    RequestLog,
+    SandboxServer,
+    TickingClock,
+    run_demo_sandbox,
+)
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 from plugins.woocommerce.sandbox_orders import (
     COUPONS,
@@ -1160,25 +1165,15 @@ def seed_demo(sandbox: WooCommerceSandbox, *, rich: bool = False) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m plugins.woocommerce.sandbox serve --port 5104``."""
-    parser = argparse.ArgumentParser(prog="python -m plugins.woocommerce.sandbox",
-                                     description="Run the WooCommerce sandbox store.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the sandbox seeded with the demo catalog")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5104)
-    args = parser.parse_args(argv)
+    run_demo_sandbox(argv, prog="python -m plugins.woocommerce.sandbox", title="WooCommerce", port=5104, make=_demo,
+                     credentials=lambda sandbox, url: sandbox._page_credentials(url))
+
+
+def _demo() -> WooCommerceSandbox:
     sandbox = WooCommerceSandbox()
     seed_demo(sandbox, rich=True)
     sandbox.resume_numbering(int(time.time()) % 100_000_000)
-    server = sandbox.serve(args.host, args.port).start()
-    print(f"WooCommerce sandbox store at {server.url} (control page {server.url}/_sandbox/)")
-    for name, value in sandbox._page_credentials(server.url).items():
-        print(f"  {name:16} {value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    return sandbox
 
 
 if __name__ == "__main__":

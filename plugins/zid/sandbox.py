@@ -17,7 +17,6 @@ Assumptions where Zid's docs are silent: ``GET /v1/products/?sku=``, ``updated_a
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import hmac
@@ -42,6 +41,7 @@ from core.testing.sandbox import (
     RequestLog,
     SandboxServer,
     TickingClock,
+    run_demo_sandbox,
 )
 from core.testing.sandbox_page import PageOrder, PageProduct, add_control_page
 from plugins.zid.sandbox_orders import (
@@ -873,24 +873,15 @@ def seed_demo(sandbox: ZidSandbox, *, rich: bool = False) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m plugins.zid.sandbox serve --port 5103``."""
-    parser = argparse.ArgumentParser(prog="python -m plugins.zid.sandbox", description="Run the Zid sandbox store.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the sandbox seeded with the demo catalog")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5103)
-    args = parser.parse_args(argv)
+    run_demo_sandbox(argv, prog="python -m plugins.zid.sandbox", title="Zid", port=5103, make=_demo,
+                     credentials=lambda sandbox, url: sandbox._page_credentials(url))
+
+
+def _demo() -> ZidSandbox:
     sandbox = ZidSandbox()
     seed_demo(sandbox, rich=True)
     sandbox.resume_numbering(int(time.time()) % 100_000_000)
-    server = sandbox.serve(args.host, args.port).start()
-    print(f"Zid sandbox store at {server.url} (control page {server.url}/_sandbox/)")
-    for name, value in sandbox._page_credentials(server.url).items():
-        print(f"  {name:14} {value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    return sandbox
 
 
 if __name__ == "__main__":

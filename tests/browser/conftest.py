@@ -30,6 +30,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from core.extensions import db
+from tests.browser.stores import served_driver
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -162,9 +163,8 @@ def salla_sandbox() -> Iterator[SimpleNamespace]:
     """A Salla sandbox store with the demo catalog, served over HTTP (no webhook target yet)."""
     from plugins.salla.testing import SallaDriver
 
-    driver = SallaDriver()
-    with driver.sandbox.serve() as server:
-        yield SimpleNamespace(driver=driver, sandbox=driver.sandbox, url=server.url)
+    with served_driver(SallaDriver) as served:
+        yield served
 
 
 @pytest.fixture

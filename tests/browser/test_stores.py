@@ -8,6 +8,7 @@ from decimal import Decimal
 from selenium.webdriver.common.by import By
 
 from core.extensions import db
+from tests.browser.stores import store_orders
 
 
 def _row(browser, table_css: str, text: str):
@@ -16,19 +17,6 @@ def _row(browser, table_css: str, text: str):
     rows = [row for row in browser.all(f"{table_css} tbody tr") if text in row.text]
     assert rows, f"no row of {table_css} mentions {text!r}"
     return rows[0]
-
-
-def _store_orders(app, store_id: int) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from core.models import StoreOrder
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(StoreOrder.number, StoreOrder.state).where(StoreOrder.store_id == store_id)
-        ).all()
-        db.session.remove()
-    return dict(rows)
 
 
 def _fill_credential(browser, name: str, value: str) -> None:
@@ -112,7 +100,7 @@ def test_admin_connects_a_salla_store_through_the_wizard(browser, users, lang, a
     order = salla.driver.new_order([("COF-250", 2), ("MUG-01", 1)])
     salla.driver.complete(order)
     number = salla.driver.number(order)
-    assert _store_orders(app, store_id) == {number: "booked"}
+    assert store_orders(app, store_id) == {number: "booked"}
     browser.open(browser.url("sales.invoices"))
     row = _row(browser, "#list", number)
     total = browser.money(lang, salla.driver.total(order))
@@ -128,7 +116,7 @@ def test_an_order_that_needs_attention_is_fixed_and_booked(browser, users, lang,
     order = driver.new_order([("COF-250", 1), (gift, 1)])
     driver.complete(order)
     number = driver.number(order)
-    assert _store_orders(app, salla_store.id) == {number: "needs_attention"}
+    assert store_orders(app, salla_store.id) == {number: "needs_attention"}
 
     browser.signed_in("accountant", lang)
     browser.open(browser.url("sync.attention"))
@@ -145,7 +133,7 @@ def test_an_order_that_needs_attention_is_fixed_and_booked(browser, users, lang,
                 item["sku"] = item["product"]["sku"] = "GIFT-WRAP"
     browser.click_element(row.find_element(By.CSS_SELECTOR, ".reprocess"))
     browser.find(".flash")
-    assert _store_orders(app, salla_store.id) == {number: "booked"}
+    assert store_orders(app, salla_store.id) == {number: "booked"}
     assert browser.find(".flash").get_attribute("class").split()[-1] not in ("error", "warning"), \
         browser.find(".flash").text
     browser.open(browser.url("sync.attention"))
@@ -158,7 +146,7 @@ def test_an_order_is_sent_by_hand_by_its_number(browser, users, lang, app, salla
     driver = salla_store.driver
     order = driver.new_order([("MUG-01", 2)], status="completed", send=False)  # never reached the ERP
     number = driver.number(order)
-    assert _store_orders(app, salla_store.id) == {}
+    assert store_orders(app, salla_store.id) == {}
 
     browser.signed_in("accountant", lang)
     browser.open(f"/stores/{salla_store.id}/send-orders")
@@ -168,7 +156,7 @@ def test_an_order_is_sent_by_hand_by_its_number(browser, users, lang, app, salla
     assert browser.tr(lang, "Booked") in booked.text
     missing = _row(browser, "#send-results", "999999")
     assert browser.tr(lang, "Not found") in missing.text
-    assert _store_orders(app, salla_store.id) == {number: "booked"}
+    assert store_orders(app, salla_store.id) == {number: "booked"}
     browser.assert_no_overflow("send orders")
     browser.screenshot(lang, "send-orders")
 

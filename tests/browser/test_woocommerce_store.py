@@ -11,28 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
+from tests.browser.stores import served_driver, store_orders
 
 
 @pytest.fixture
 def woo_sandbox() -> Iterator[SimpleNamespace]:
-    """A WooCommerce sandbox store with the demo catalog, served over HTTP."""
+    """The sandbox store with the demo catalog, served over HTTP."""
     from plugins.woocommerce.testing import WooCommerceDriver
 
-    driver = WooCommerceDriver()
-    with driver.sandbox.serve() as server:
-        driver.url = server.url
-        yield SimpleNamespace(driver=driver, sandbox=driver.sandbox, url=server.url)
-
-
-def _orders(app, store_id: int) -> dict[str, str]:
-    from core.models import StoreOrder
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(StoreOrder.number, StoreOrder.state).where(StoreOrder.store_id == store_id)
-        ).all()
-        db.session.remove()
-    return dict(rows)
+    with served_driver(WooCommerceDriver) as served:
+        yield served
 
 
 def _returned_quantities(app) -> list[Decimal]:
@@ -91,10 +79,10 @@ def test_admin_connects_a_woocommerce_store_and_reconciliation_books_what_its_we
     order = woo.driver.new_order([("COF-250", 2), ("MUG-01", 1)])
     woo.driver.complete(order)
     number = woo.driver.number(order)
-    assert _orders(app, store_id) == {}
+    assert store_orders(app, store_id) == {}
     browser.click("#reconcile-now")
     browser.find(".flash")
-    browser.reload_until(lambda _: _orders(app, store_id) == {number: "booked"}, message="reconciliation books it")
+    browser.reload_until(lambda _: store_orders(app, store_id) == {number: "booked"}, message="reconciliation books it")
     browser.open(browser.url("stores.detail", store_id=store_id))
     browser.find("#last-reconciliation")
     browser.assert_no_overflow("woocommerce store page")

@@ -12,28 +12,16 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from core.extensions import db
+from tests.browser.stores import served_driver, store_orders
 
 
 @pytest.fixture
 def zid_sandbox() -> Iterator[SimpleNamespace]:
-    """A Zid sandbox store with the demo catalog, served over HTTP."""
+    """The sandbox store with the demo catalog, served over HTTP."""
     from plugins.zid.testing import ZidDriver
 
-    driver = ZidDriver()
-    with driver.sandbox.serve() as server:
-        driver.url = server.url
-        yield SimpleNamespace(driver=driver, sandbox=driver.sandbox, url=server.url)
-
-
-def _orders(app, store_id: int) -> dict[str, str]:
-    from core.models import StoreOrder
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(StoreOrder.number, StoreOrder.state).where(StoreOrder.store_id == store_id)
-        ).all()
-        db.session.remove()
-    return dict(rows)
+    with served_driver(ZidDriver) as served:
+        yield served
 
 
 def test_admin_connects_a_zid_store_and_its_orders_and_returns_are_booked(browser, users, lang, app, served,
@@ -95,7 +83,7 @@ def test_admin_connects_a_zid_store_and_its_orders_and_returns_are_booked(browse
     order = zid.driver.new_order([("COF-250", 2), ("MUG-01", 1)])
     zid.driver.complete(order)
     number = zid.driver.number(order)
-    browser.reload_until(lambda _: _orders(app, store_id) == {number: "booked"}, message="the Zid order is booked")
+    browser.reload_until(lambda _: store_orders(app, store_id) == {number: "booked"}, message="the Zid order is booked")
     browser.open(browser.url("sales.invoices"))
     browser.wait_text("#list", number)
     row = next(r for r in browser.all("#list tbody tr") if number in r.text)
