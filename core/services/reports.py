@@ -4,9 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 
 from core.extensions import db
 from core.models import Account, JournalEntry, JournalLine, StockLevel, StockMovement
@@ -81,9 +93,34 @@ def account_balance(account_id: int) -> Decimal:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """The journal entry of a ledger row, as read for the report (not a mapped object)."""
+
+    id: int
+    number: str
+    date: date
+    memo: str | None
+    source_type: str
+    source_number: str | None
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """The journal line of a ledger row, as read for the report (not a mapped object)."""
+
+    id: int
+    entry_id: int
+    account_id: int
+    debit: Decimal
+    credit: Decimal
+    branch_id: int | None
+    memo: str | None
+
+
+@dataclass(frozen=True)
 class LedgerRow:
-    entry: JournalEntry
-    line: JournalLine
+    entry: LedgerEntry
+    line: LedgerLine
     balance: Decimal
 
 
@@ -108,52 +145,71 @@ def _money(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(value).quantize(Decimal("0.01"))
 
 
-def _period(date_from: date | None, date_to: date | None) -> ColumnElement[bool] | None:
+def _period(date_from: bool, date_to: bool) -> ColumnElement[bool] | None:
     """The condition on the entry's date for postings inside the period (None: all dates)."""
     conditions = []
-    if date_from is not None:
-        conditions.append(JournalEntry.date >= date_from)
-    if date_to is not None:
-        conditions.append(JournalEntry.date <= date_to)
+    if date_from:
+        conditions.append(JournalEntry.date >= bindparam("date_from"))
+    if date_to:
+        conditions.append(JournalEntry.date <= bindparam("date_to"))
     return and_(*conditions) if conditions else None
 
 
-def _ledger_figures(account_id: int, date_from: date | None, date_to: date | None) -> tuple[int, Decimal, Decimal, Decimal]:
-    """Postings in the period, their debit and credit, and debit minus credit before it: one pass."""
-    in_period = _period(date_from, date_to)
-    if in_period is None:
-        count, debit, credit = db.session.execute(
-            select(func.count(), func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-            .where(JournalLine.account_id == account_id)
-        ).one()
-        return count, _money(debit), _money(credit), ZERO
-    net = type_coerce(JournalLine.debit - JournalLine.credit, Money)
-    before = JournalEntry.date < date_from if date_from is not None else literal(False)
-    count, debit, credit, earlier = db.session.execute(
-        select(
-            func.count(case((in_period, 1))),
-            func.sum(case((in_period, JournalLine.debit))),
-            func.sum(case((in_period, JournalLine.credit))),
-            type_coerce(func.sum(case((before, net))), Money),
+@cache
+def _ledger_figures(date_from: bool, date_to: bool) -> Select[Any]:
+    """Postings in the period, their debit and credit, and debit minus credit before it: one pass.
+
+    Built once per shape of period; the account and dates are bound parameters.
+    """
+    lines = select().select_from(JournalLine).where(JournalLine.account_id == bindparam("account_id"))
+    if not date_from:
+        in_period = _period(False, date_to)
+        if in_period is not None:
+            lines = lines.join(JournalEntry, JournalLine.entry_id == JournalEntry.id).where(in_period)
+        return lines.add_columns(
+            func.count(), func.sum(JournalLine.debit), func.sum(JournalLine.credit), literal(0)
         )
-        .join(JournalEntry, JournalLine.entry_id == JournalEntry.id)
-        .where(JournalLine.account_id == account_id)
-    ).one()
-    return count, _money(debit), _money(credit), _money(earlier)
+    lines = lines.join(JournalEntry, JournalLine.entry_id == JournalEntry.id)
+    if date_to:
+        lines = lines.where(JournalEntry.date <= bindparam("date_to"))
+    inside = JournalEntry.date >= bindparam("date_from")
+    net = type_coerce(JournalLine.debit - JournalLine.credit, Money)
+    return lines.add_columns(
+        func.count(case((inside, 1))),
+        func.sum(case((inside, JournalLine.debit))),
+        func.sum(case((inside, JournalLine.credit))),
+        type_coerce(func.sum(case((~inside, net))), Money),
+    )
 
 
-def _ledger_window(account_id: int, date_from: date | None, date_to: date | None) -> Select[Any]:
-    """Line ids of the period in ledger order with debit minus credit summed up to each (in SQL)."""
-    order = (JournalEntry.date, JournalLine.entry_id, JournalLine.id)
+_ENTRY_COLUMNS = (
+    JournalEntry.id, JournalEntry.number, JournalEntry.date, JournalEntry.memo,
+    JournalEntry.source_type, JournalEntry.source_number,
+)
+_LINE_COLUMNS = (
+    JournalLine.id, JournalLine.entry_id, JournalLine.account_id, JournalLine.debit, JournalLine.credit,
+    JournalLine.branch_id, JournalLine.memo,
+)
+_LEDGER_ORDER = (JournalEntry.date, JournalEntry.id, JournalLine.id)
+
+
+@cache
+def _ledger_window(date_from: bool, date_to: bool, limited: bool) -> Select[Any]:
+    """The period's postings in ledger order, each with debit minus credit summed up to it (in SQL).
+
+    Built once per shape; the account, dates, limit and offset are bound parameters.
+    """
     running = type_coerce(
-        func.sum(JournalLine.debit - JournalLine.credit).over(order_by=order, rows=(None, 0)), Money
+        func.sum(JournalLine.debit - JournalLine.credit).over(order_by=_LEDGER_ORDER, rows=(None, 0)), Money
     )
     query = (
-        select(JournalLine.id.label("line_id"), JournalLine.entry_id.label("entry_id"), running.label("running"))
+        select(*_ENTRY_COLUMNS, *_LINE_COLUMNS, running)
         .join(JournalEntry, JournalLine.entry_id == JournalEntry.id)
-        .where(JournalLine.account_id == account_id)
-        .order_by(*order)
+        .where(JournalLine.account_id == bindparam("account_id"))
+        .order_by(*_LEDGER_ORDER)
     )
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
     in_period = _period(date_from, date_to)
     return query if in_period is None else query.where(in_period)
 
@@ -168,23 +224,26 @@ def ledger_page(
 ) -> LedgerPage:
     """``limit`` postings from ``offset`` of an account's ledger, the running balance summed in SQL.
 
-    Only the page's rows are read into Python, whatever the size of the ledger. Balances are
+    One statement sums the period and one reads the page: only the page's rows reach Python,
+    whatever the size of the ledger, as plain rows (not mapped objects). Balances are
     shown on the account's normal side (debit for assets and expenses, credit for the others).
     """
     sign = 1 if account.type in DEBIT_NORMAL_TYPES else -1
-    count, debit, credit, earlier = _ledger_figures(account.id, date_from, date_to)
-    opening = sign * earlier
+    shape = (date_from is not None, date_to is not None)
+    params = {"account_id": account.id, "date_from": date_from, "date_to": date_to}
+    count, debit, credit, earlier = db.session.execute(_ledger_figures(*shape), params).one()
+    debit, credit = _money(debit), _money(credit)
+    opening = sign * _money(earlier)
     closing = opening + sign * (debit - credit)
     rows: list[LedgerRow] = []
     if count and (limit is None or limit > 0) and offset < count:
-        window = _ledger_window(account.id, date_from, date_to).limit(limit).offset(offset or None).subquery()
-        page = db.session.execute(
-            select(JournalEntry, JournalLine, window.c.running)
-            .join(JournalLine, JournalLine.id == window.c.line_id)
-            .where(JournalEntry.id == window.c.entry_id)
-            .order_by(JournalEntry.date, JournalEntry.id, JournalLine.id)
-        )
-        rows = [LedgerRow(entry, line, opening + sign * _money(running)) for entry, line, running in page]
+        params |= {"limit": limit, "offset": offset}
+        page = db.session.execute(_ledger_window(*shape, limit is not None), params)
+        width = len(_ENTRY_COLUMNS)
+        rows = [
+            LedgerRow(LedgerEntry(*row[:width]), LedgerLine(*row[width:-1]), opening + sign * _money(row[-1]))
+            for row in page
+        ]
     return LedgerPage(opening, closing, debit, credit, count, rows)
 
 
