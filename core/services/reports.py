@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     and_,
@@ -170,8 +171,8 @@ def _ledger_figures(date_from: bool, date_to: bool) -> Select[Any]:
             func.count(), func.sum(JournalLine.debit), func.sum(JournalLine.credit), literal(0)
         )
     lines = lines.join(JournalEntry, JournalLine.entry_id == JournalEntry.id)
-    if date_to:
-        lines = lines.where(JournalEntry.date <= bindparam("date_to"))
+    if date_to:  # ``through`` is date_to, or the day before date_from when the period is empty
+        lines = lines.where(JournalEntry.date <= bindparam("through", type_=Date))
     inside = JournalEntry.date >= bindparam("date_from")
     net = type_coerce(JournalLine.debit - JournalLine.credit, Money)
     return lines.add_columns(
@@ -230,7 +231,9 @@ def ledger_page(
     """
     sign = 1 if account.type in DEBIT_NORMAL_TYPES else -1
     shape = (date_from is not None, date_to is not None)
-    params = {"account_id": account.id, "date_from": date_from, "date_to": date_to}
+    params = {"account_id": account.id, "date_from": date_from, "date_to": date_to, "through": date_to}
+    if date_from is not None and date_to is not None and date_to < date_from:
+        params["through"] = date_from - timedelta(days=1)
     count, debit, credit, earlier = db.session.execute(_ledger_figures(*shape), params).one()
     debit, credit = _money(debit), _money(credit)
     opening = sign * _money(earlier)
