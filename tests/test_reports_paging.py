@@ -154,3 +154,23 @@ def test_stock_card_pages_carry_the_running_quantity(build):
     assert [count for _, count in pages] == [7, 7, 7, 7] and pages[-1][0] == []
     in_other, count = stock_card_page(product.id, other.id, limit=1, offset=1)
     assert count == 2 and [(m.quantity, running) for m, running in in_other] == [(D("6.000"), D("9.000"))]
+
+
+def test_the_api_ledger_pages_in_sql_with_the_period_figures_on_every_page(api):
+    accounts = {a["key"]: a["id"] for a in api.get("/accounts?per_page=500").get_json()["items"] if a["key"]}
+    for n, day in enumerate(("2026-03-01", "2026-03-01", "2026-04-02", "2026-05-03", "2026-05-04"), 1):
+        lines = [{"account_id": accounts["cash"], "debit": f"{n}0.00"},
+                 {"account_id": accounts["opening_balance_equity"], "credit": f"{n}0.00"}]
+        assert api.post("/journal-entries", {"date": day, "memo": "capital", "lines": lines}).status_code == 201
+    ledger = f"/accounts/{accounts['cash']}/ledger"
+    pages = [api.get(f"{ledger}?per_page=2&page={n}").get_json() for n in (1, 2, 3, 4)]
+    assert [[r["balance"] for r in p["items"]] for p in pages] == [
+        ["10.00", "30.00"], ["60.00", "100.00"], ["150.00"], []
+    ]
+    assert {(p["total"], p["pages"], p["opening_balance"], p["closing_balance"]) for p in pages} == {
+        (5, 3, "0.00", "150.00")
+    }
+    april_on = api.get(f"{ledger}?date_from=2026-04-01&per_page=1&page=2").get_json()
+    assert (april_on["opening_balance"], april_on["total"], [r["balance"] for r in april_on["items"]]) == (
+        "30.00", 3, ["100.00"]
+    )
