@@ -195,19 +195,22 @@ _LEDGER_ORDER = (JournalEntry.date, JournalEntry.id, JournalLine.id)
 
 
 @cache
-def _ledger_window(date_from: bool, date_to: bool, limited: bool) -> Select[Any]:
+def _ledger_window(date_from: bool, date_to: bool, limited: bool, backwards: bool = False) -> Select[Any]:
     """The period's postings in ledger order, each with debit minus credit summed up to it (in SQL).
 
-    Built once per shape; the account, dates, limit and offset are bound parameters.
+    ``backwards`` reads from the end (latest first), each posting with the sum from it to the end:
+    the last pages then cost what the first ones do. Built once per shape; the account, dates,
+    limit and offset are bound parameters.
     """
+    order = [column.desc() for column in _LEDGER_ORDER] if backwards else list(_LEDGER_ORDER)
     running = type_coerce(
-        func.sum(JournalLine.debit - JournalLine.credit).over(order_by=_LEDGER_ORDER, rows=(None, 0)), Money
+        func.sum(JournalLine.debit - JournalLine.credit).over(order_by=order, rows=(None, 0)), Money
     )
     query = (
         select(*_ENTRY_COLUMNS, *_LINE_COLUMNS, running)
         .join(JournalEntry, JournalLine.entry_id == JournalEntry.id)
         .where(JournalLine.account_id == bindparam("account_id"))
-        .order_by(*_LEDGER_ORDER)
+        .order_by(*order)
     )
     if limited:
         query = query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
@@ -225,7 +228,8 @@ def ledger_page(
 ) -> LedgerPage:
     """``limit`` postings from ``offset`` of an account's ledger, the running balance summed in SQL.
 
-    One statement sums the period and one reads the page: only the page's rows reach Python,
+    One statement sums the period and one reads the page (from the end when that is nearer, the
+    balance then being the period's total less what follows): only the page's rows reach Python,
     whatever the size of the ledger, as plain rows (not mapped objects). Balances are
     shown on the account's normal side (debit for assets and expenses, credit for the others).
     """
@@ -240,13 +244,25 @@ def ledger_page(
     closing = opening + sign * (debit - credit)
     rows: list[LedgerRow] = []
     if count and (limit is None or limit > 0) and offset < count:
-        params |= {"limit": limit, "offset": offset}
-        page = db.session.execute(_ledger_window(*shape, limit is not None), params)
         width = len(_ENTRY_COLUMNS)
-        rows = [
-            LedgerRow(LedgerEntry(*row[:width]), LedgerLine(*row[width:-1]), opening + sign * _money(row[-1]))
-            for row in page
-        ]
+        backwards = limit is not None and count - offset - limit < offset
+        if backwards:  # nearer the end: read the page from the end, so only what follows it is summed
+            assert limit is not None
+            params |= {"limit": min(limit, count - offset), "offset": max(count - offset - limit, 0)}
+            page = db.session.execute(_ledger_window(*shape, True, True), params).all()[::-1]
+            net = debit - credit
+            rows = [
+                LedgerRow(LedgerEntry(*row[:width]), LedgerLine(*row[width:-1]),
+                          opening + sign * (net - _money(row[-1]) + row[width + 3] - row[width + 4]))
+                for row in page
+            ]
+        else:
+            params |= {"limit": limit, "offset": offset}
+            page = db.session.execute(_ledger_window(*shape, limit is not None), params).all()
+            rows = [
+                LedgerRow(LedgerEntry(*row[:width]), LedgerLine(*row[width:-1]), opening + sign * _money(row[-1]))
+                for row in page
+            ]
     return LedgerPage(opening, closing, debit, credit, count, rows)
 
 
