@@ -7,7 +7,7 @@ from flask import Blueprint
 
 from core.api.loading import load_query
 from core.api.operations import operation
-from core.api.pagination import paginate_list
+from core.api.pagination import envelope, page_params
 from core.api.schemas.fields import URL_ID
 from core.api.schemas.reports import (
     LedgerQuery,
@@ -18,7 +18,7 @@ from core.api.schemas.reports import (
 )
 from core.models import Account
 from core.services.lookup import get_or_404
-from core.services.reports import account_ledger, trial_balance
+from core.services.reports import ledger_page, trial_balance
 
 TAG = "Reports"
 
@@ -56,19 +56,21 @@ def get_trial_balance() -> dict[str, Any]:
 def get_ledger(account_id: int) -> dict[str, Any]:
     query = load_query(LedgerQuery())
     account = get_or_404(Account, account_id, "Account")
-    opening, rows = account_ledger(account, query["date_from"], query["date_to"])
-    page = paginate_list(rows, LedgerRowSchema(), query)
-    closing = rows[-1].balance if rows else opening
+    page, per_page = page_params(query)
+    ledger = ledger_page(
+        account, query["date_from"], query["date_to"], limit=per_page, offset=(page - 1) * per_page
+    )
+    items = envelope(LedgerRowSchema().dump(ledger.rows, many=True), page, per_page, ledger.count)
     header = LedgerSchema(only=("account_id", "date_from", "date_to", "opening_balance", "closing_balance"))
     return header.dump(
         {
             "account_id": account.id,
             "date_from": query["date_from"],
             "date_to": query["date_to"],
-            "opening_balance": opening,
-            "closing_balance": closing,
+            "opening_balance": ledger.opening,
+            "closing_balance": ledger.closing,
         }
-    ) | page
+    ) | items
 
 
 def register(blueprint: Blueprint) -> None:

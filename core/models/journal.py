@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, event
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -14,6 +14,8 @@ from core.models.types import Money
 
 class JournalEntry(Timestamped, db.Model):
     __tablename__ = "journal_entries"
+    #: Entries of a period in ledger order (reports filter and sort by date, then id).
+    __table_args__ = (Index("ix_journal_entries_date_id", "date", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -38,11 +40,14 @@ class JournalLine(db.Model):
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0", name="non_negative"),
         CheckConstraint("debit = 0 OR credit = 0", name="one_side"),
+        #: An account's lines with their amounts: ledgers, balances and the trial balance read
+        #: only this index (it replaces the plain index on account_id).
+        Index("ix_journal_lines_account_ledger", "account_id", "entry_id", "id", "debit", "credit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     debit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     credit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))

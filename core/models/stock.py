@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -21,10 +21,13 @@ class StockMovement(Timestamped, db.Model):
             "kind IN ('opening_balance', 'inbound_requisition', 'sale', 'return', 'adjustment')",
             name="kind",
         ),
+        #: A product's stock card in order with the running quantity, read from the index alone
+        #: (it replaces the plain index on product_id).
+        Index("ix_stock_movements_product_card", "product_id", "id", "warehouse_id", "quantity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
     #: Signed: positive in, negative out.
     quantity: Mapped[Decimal] = mapped_column(Quantity)

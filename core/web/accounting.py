@@ -30,7 +30,7 @@ from core.models.accounts import DEBIT_NORMAL_TYPES
 from core.money import ZERO
 from core.services.errors import ServiceError
 from core.services.journal import ManualEntryDraft, Posting, post_manual_entry
-from core.services.reports import account_ledger, trial_balance
+from core.services.reports import ledger_page, trial_balance
 from core.web import pages
 from core.web.auth import role_required
 
@@ -278,6 +278,10 @@ class LedgerFilters(Form):
     date_to = DateField(_l("To"), validators=[Optional()])
 
 
+#: Postings per page of the ledger page.
+LEDGER_PAGE = 100
+
+
 @blueprint.get("/accounts/<int:account_id>/ledger")
 @role_required("viewer")
 def ledger(account_id: int):  # noqa: ANN201
@@ -287,12 +291,12 @@ def ledger(account_id: int):  # noqa: ANN201
     valid = filters.validate()
     date_from = filters.date_from.data if valid else None
     date_to = filters.date_to.data if valid else None
-    opening, rows = account_ledger(account, date_from, date_to)
-    closing = rows[-1].balance if rows else opening
-    totals = (sum((r.line.debit for r in rows), ZERO), sum((r.line.credit for r in rows), ZERO))
+    number = pages.page_number()
+    ledger = ledger_page(account, date_from, date_to, limit=LEDGER_PAGE, offset=(number - 1) * LEDGER_PAGE)
     return render_template(
-        "accounting/ledger.html", account=account, filters=filters, opening=opening, closing=closing,
-        page=pages.paginate_list(rows, per_page=100), totals=totals,
+        "accounting/ledger.html", account=account, filters=filters, opening=ledger.opening,
+        closing=ledger.closing, page=pages.Page(ledger.rows, number, LEDGER_PAGE, ledger.count),
+        totals=(ledger.total_debit, ledger.total_credit),
         normal_side=_("debit") if account.type in DEBIT_NORMAL_TYPES else _("credit"),
     )
 

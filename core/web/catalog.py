@@ -36,7 +36,7 @@ from core.money import ZERO
 from core.services.errors import ServiceError
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
 from core.services.master_data import create_record
-from core.services.reports import stock_card, stock_levels
+from core.services.reports import stock_card_page, stock_levels
 from core.web import pages
 from core.web.auth import role_required
 
@@ -122,6 +122,10 @@ def new_product():  # noqa: ANN201
     return render_template("catalog/product_form.html", form=form, problems=problems)
 
 
+#: Movements per page of a product's stock card.
+CARD_PAGE = 100
+
+
 class CardFilter(Form):
     warehouse_id = SelectField(_l("Warehouse"), coerce=pages.optional_id, validate_choice=False)
 
@@ -139,10 +143,11 @@ def product(product_id: int):  # noqa: ANN201
         warehouse_id = pages.optional_id(request.args.get("warehouse_id"))
     except ValueError:
         warehouse_id = None
-    card = stock_card(item.id, warehouse_id)
+    number = pages.page_number()
+    card, count = stock_card_page(item.id, warehouse_id, limit=CARD_PAGE, offset=(number - 1) * CARD_PAGE)
     return render_template(
         "catalog/product.html", product=item, levels=levels, warehouses={w.id: w for w in warehouses},
-        card=pages.paginate_list(card, per_page=100), card_filter=card_filter,
+        card=pages.Page(card, number, CARD_PAGE, count), card_filter=card_filter,
         total_quantity=sum((level.quantity for level in levels), Decimal("0")),
         total_value=sum((level.value for level in levels), ZERO),
     )
