@@ -155,10 +155,20 @@ def deliveries(n: int) -> list[tuple[bytes, dict[str, str]]]:
     return signed
 
 
+#: Ports the servers may use (``--port-range``); empty: any free port.
+PORTS: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free local port, from ``--port-range`` when one was given."""
+    for port in PORTS or [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in {PORTS[0]}-{PORTS[-1]}")
 
 
 class Gunicorn:
@@ -223,8 +233,9 @@ def fire(url: str, signed: list[tuple[bytes, dict[str, str]]], concurrency: int)
     return {"per_second": len(signed) / wall, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
 
 
-def drain(database_url: str, redis_url: str, queue: str) -> dict[str, float]:
-    """Time one burst worker over the queue; bookings (invoices made) per second."""
+def drain(database_url: str, redis_url: str, queue: str, max_jobs: int | None) -> dict[str, float]:
+    """Time one burst worker (which also hands the inbox's deliveries to the queue) over at most
+    ``max_jobs`` jobs; bookings (invoices made) per second."""
     from core.jobs import make_worker
     from core.models import SalesInvoice
 
@@ -233,7 +244,7 @@ def drain(database_url: str, redis_url: str, queue: str) -> dict[str, float]:
     waiting = jobs.queue.count
     worker = make_worker(app)
     start = time.perf_counter()
-    worker.work(burst=True, logging_level="WARNING")
+    worker.work(burst=True, logging_level="WARNING", max_jobs=max_jobs)
     elapsed = time.perf_counter() - start
     with app.app_context():
         booked = db.session.execute(select(func.count()).select_from(SalesInvoice)).scalar_one()
@@ -271,7 +282,13 @@ def main() -> None:
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--bookings", type=int, default=300,
+                        help="jobs the burst worker runs in step 4 (0: all of them)")
+    parser.add_argument("--port-range", default="", help="e.g. 8600-8699; default: any free port")
     args = parser.parse_args()
+    if args.port_range:
+        first, _, last = args.port_range.partition("-")
+        PORTS.extend(range(int(first), int(last or first) + 1))
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
 
     database_url, drop_database = scratch_database(args.database_url)
@@ -287,7 +304,7 @@ def main() -> None:
         with Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as server:
             fire(server.url + f"/webhooks/{key}", signed[:WARM_UP], args.concurrency)
             bare = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
-        booking = drain(database_url, args.redis_url, queue)
+        booking = drain(database_url, args.redis_url, queue, args.bookings or None)
     finally:
         purge(args.redis_url, queue)
         drop_database()
