@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 
 from core.extensions import db
 from core.integration.tasks import recover_deliveries
-from core.jobs import make_worker
+from core.jobs import dispatch, make_worker
 from core.models import (
     JournalEntry,
     Product,
@@ -108,7 +108,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def test_a_webhook_is_acknowledged_before_booking_and_a_worker_books_it(app, redis_app, redis_shop):
-    """Speed + nothing lost: the acknowledgement only stores and enqueues; the worker books."""
+    """Speed + nothing lost: the acknowledgement only stores; the dispatcher queues; the worker books."""
     response = redis_shop.deliver("order", order_payload([("MUG-01", "2", "25.00")]), delivery="only-1")
     assert response.status_code == 200 and response.get_json()["message"] == "received"
     with app.app_context():
@@ -116,6 +116,9 @@ def test_a_webhook_is_acknowledged_before_booking_and_a_worker_books_it(app, red
         assert delivery.status == "received"
         assert count(SalesInvoice) == 0 and count(StoreOrder) == 0
         db.session.remove()
+    # Issue 12: the acknowledgement does not call Redis; the workers' dispatcher queues the delivery.
+    assert rq_queue(redis_app).count == 0
+    assert dispatch(redis_app) == 1
     assert rq_queue(redis_app).count == 1
 
     make_worker(redis_app).work(burst=True)
