@@ -8,16 +8,17 @@ What it does, on a scratch database:
 2. Serves Mizan with gunicorn (``-w 2`` by default, ``core:create_app()``, env ``DATABASE_URL``,
    ``REDIS_URL``, ``MIZAN_JOB_QUEUE`` and ``MIZAN_EXTRA_PLUGINS``) and fires ``-n`` signed order
    webhooks (distinct orders, distinct delivery ids) from ``--concurrency`` httpx threads:
-   acknowledgements per second, p50 and p99 latency. Acknowledging is verify + store + enqueue
-   (SPEC §6); nothing is booked yet.
+   acknowledgements per second, p50 and p99 latency. Acknowledging is verify + one INSERT + one
+   COMMIT (issue 12): nothing is sent to Redis and nothing is booked yet.
 3. The same load against ``bench/bare_app.py`` (a Flask endpoint that only answers 200) under the
    same gunicorn settings: the floor the HTTP stack alone costs on this machine.
-4. Times one rq burst worker (in this process, :func:`core.jobs.make_worker`) draining the queue
-   the deliveries filled: bookings per second per worker (jobs include the follow-up plugin
+4. Times one rq burst worker (in this process, :func:`core.jobs.make_worker`) that also
+   dispatches the inbox (it queues the stored deliveries in batches whenever its queue runs dry)
+   over ``--bookings`` jobs: bookings per second per worker (jobs include the follow-up plugin
    events each booking enqueues).
 
 Run: ``python bench/webhooks.py [-n 1000] [--concurrency 16] [--gunicorn-workers 2]
-[--database-url URL] [--redis-url URL]``. The database defaults to a temporary SQLite file; a
+[--database-url URL] [--redis-url URL] [--port-range 8600-8699] [--bookings 300]``. The database defaults to a temporary SQLite file; a
 PostgreSQL URL names the server, and the benchmark creates (and then drops) its own database
 ``<name>_bench_<pid>`` there. Redis defaults to ``REDIS_URL`` or ``redis://127.0.0.1:6379/0``;
 the benchmark uses a queue of its own and deletes it afterwards. Not part of the test suite.
@@ -313,7 +314,7 @@ def main() -> None:
     print(f"\nWebhooks: {args.n} signed deliveries, {args.concurrency} client threads, "
           f"gunicorn -w {args.gunicorn_workers}, {dialect}, Redis queue")
     print(f"{'':<28} {'acks/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
-    for name, row in (("Mizan (verify+store+enqueue)", mizan), ("bare Flask (return 200)", bare)):
+    for name, row in (("Mizan (verify+store)", mizan), ("bare Flask (return 200)", bare)):
         print(f"{name:<28} {row['per_second']:>9.0f} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}")
     print(f"{'Mizan / bare':<28} {mizan['per_second'] / bare['per_second']:>9.2f} "
           f"{mizan['p50_ms'] / bare['p50_ms']:>9.1f}x {mizan['p99_ms'] / bare['p99_ms']:>8.1f}x")

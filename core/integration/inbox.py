@@ -117,7 +117,7 @@ def receive(
     # One INSERT in the transaction the store lookup began, one COMMIT: nothing else is written
     # (the store's "last webhook" is read from the inbox) and no queue is called on Redis.
     try:
-        delivery_id = db.session.execute(_STORE_DELIVERY, {
+        delivery_id = db.session.connection().execute(_STORE_DELIVERY, {
             "store_id": store_id, "delivery_key": delivery_key, "headers": kept_headers(request.headers),
             "body": stored, "body_encrypted": secret, "topic": topic, "query": kept_query(query) or None,
         }).scalar_one()
