@@ -14,6 +14,9 @@ SCHEDULER_INTERVAL = 1  # whole seconds: rq derives its lock expiry from it
 #: Seconds between two rounds of the dispatchers (:func:`core.jobs.dispatcher`); a round that
 #: queued something is followed by another at once.
 DISPATCH_INTERVAL = 0.5
+#: Seconds before a starting worker's first dispatch round (the recovery and the other workers
+#: cover the inbox meanwhile); tests/integration/test_jobs_redis.py's killed-worker test relies on it.
+DISPATCH_START_DELAY = 2.0
 
 
 class Ticker:
@@ -24,7 +27,7 @@ class Ticker:
       ``with_scheduler`` forks a process for this, which outlives a worker killed with SIGKILL;
       a thread cannot. When the holder dies its lock expires and another worker takes it.
     * **dispatchers** (:func:`core.jobs.dispatcher`): run here directly, every
-      :data:`DISPATCH_INTERVAL` (the first round one interval after the start), again at once while
+      :data:`DISPATCH_INTERVAL` (the first round :data:`DISPATCH_START_DELAY` after the start), again at once while
       they find work; they claim what they queue, so every worker may run them.
     * **periodic jobs** (:func:`core.jobs.every`): every worker runs the clock, and the first to
       take the job's lock (``SET NX`` expiring a little before the period ends) queues it; the
@@ -56,7 +59,7 @@ class Ticker:
         scheduler = RQScheduler([self.queue], connection=self.queue.connection, interval=SCHEDULER_INTERVAL)
         due = [time.monotonic() + seconds for seconds, _job, _args in self.every]
         next_schedule = time.monotonic()
-        next_dispatch = time.monotonic() + DISPATCH_INTERVAL if self.dispatch else float("inf")
+        next_dispatch = time.monotonic() + DISPATCH_START_DELAY if self.dispatch else float("inf")
         try:
             while not self.stopped.is_set():
                 now = time.monotonic()

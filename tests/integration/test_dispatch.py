@@ -1,6 +1,7 @@
 """Issue 12: an acknowledgement is one INSERT and one COMMIT; the workers' dispatcher queues the inbox."""
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
@@ -132,3 +133,30 @@ def test_the_last_webhook_of_a_store_is_read_from_its_deliveries(app, dummy_shop
         store = db.session.get(StoreConnection, dummy_shop.store_id)
         assert store.last_webhook_at == latest and latest.tzinfo is not None
         db.session.remove()
+
+
+def test_a_running_worker_dispatches_and_books_what_is_acknowledged_while_it_runs(app, redis_app, redis_shop, tmp_path):
+    from tests.integration.test_jobs_redis import start_worker, wait_for
+
+    log = tmp_path / "worker.log"
+    worker = start_worker(redis_app, burst=False, log=log)
+    try:
+        for n in range(2):
+            assert redis_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]),
+                                      delivery=f"live-{n}").status_code == 200
+
+        def booked() -> bool:
+            with app.app_context():
+                done = count(SalesInvoice) == 2
+                db.session.remove()
+            return done or worker.poll() is not None
+
+        wait_for(booked, 120, "the worker to dispatch and book both deliveries")
+        assert worker.poll() is None, log.read_text()
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
