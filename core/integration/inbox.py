@@ -211,14 +211,13 @@ def _carries_secrets(plugin: PlatformPlugin, store: StoreConnection, request: We
 
 def _hand_over(delivery_id: int) -> bool:
     """Give the delivery to the jobs of this process (inline: processed now; thread: the thread is
-    woken). On Redis nothing is sent: the dispatcher in the workers queues it
-    (:mod:`core.integration.dispatcher`). False when the in-process queue failed (the recovery runs it)."""
+    woken); True when done. On Redis nothing is sent and the answer is False: the dispatcher in the
+    workers queues it (:mod:`core.integration.dispatcher`), as the recovery does when this fails."""
     try:
-        hand_over(PROCESS_JOB, delivery_id, unique=delivery_job_id(delivery_id))
+        return hand_over(PROCESS_JOB, delivery_id, unique=delivery_job_id(delivery_id))
     except Exception:
         log.exception("delivery %s stored but not handed over; the recovery will queue it", delivery_id)
         return False
-    return True
 
 
 def _queue(delivery_id: int) -> bool:
