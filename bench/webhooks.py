@@ -184,7 +184,7 @@ class Gunicorn:
 
     def __enter__(self) -> Gunicorn:
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(self.url + "/", timeout=1)
