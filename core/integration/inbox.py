@@ -126,8 +126,7 @@ def receive(
         db.session.rollback()
         _requeue_if_stale(store_id, delivery_key)
         return Receipt(200, "duplicate delivery; already received")
-    if not _hand_over(delivery_id):
-        return Receipt(200, "received; queued later", delivery_id)
+    _hand_over(delivery_id)  # on Redis the dispatcher queues it: the answer is the same
     return Receipt(200, "received", delivery_id)
 
 
@@ -212,7 +211,8 @@ def _carries_secrets(plugin: PlatformPlugin, store: StoreConnection, request: We
 def _hand_over(delivery_id: int) -> bool:
     """Give the delivery to the jobs of this process (inline: processed now; thread: the thread is
     woken); True when done. On Redis nothing is sent and the answer is False: the dispatcher in the
-    workers queues it (:mod:`core.integration.dispatcher`), as the recovery does when this fails."""
+    workers queues it (:mod:`core.integration.dispatcher`), as the recovery does when this fails.
+    Either way the delivery is stored, so the acknowledgement says "received"."""
     try:
         return hand_over(PROCESS_JOB, delivery_id, unique=delivery_job_id(delivery_id))
     except Exception:
