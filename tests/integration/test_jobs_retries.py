@@ -267,11 +267,14 @@ def test_an_invoice_posted_while_redis_is_down_answers_201_and_its_stock_event_w
 def test_a_delivery_waits_in_the_queue_once_however_often_it_is_recovered(app, redis_app, dummy_shop):
     """No worker runs: the webhook queues its job, and two recovery rounds add no copy of it."""
     from core.integration.tasks import recover_deliveries
+    from core.jobs import dispatch
 
     shop = DummyShop(redis_app.test_client(), dummy_shop.key, dummy_shop.store_id, dummy_shop.ids)
     response = shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]), delivery="once-1")
     assert response.get_json()["message"] == "received"
     queue = redis_app.extensions["mizan.jobs"].queue
+    assert queue.count == 0  # issue 12: the acknowledgement does not call Redis; the dispatcher queues it
+    assert dispatch(redis_app) == 1
     assert queue.count == 1
     with redis_app.app_context():
         assert recover_deliveries(0) == 1 and recover_deliveries(0) == 1  # asked twice: still waiting
