@@ -8,16 +8,17 @@ What it does, on a scratch database:
 2. Serves Mizan with gunicorn (``-w 2`` by default, ``core:create_app()``, env ``DATABASE_URL``,
    ``REDIS_URL``, ``MIZAN_JOB_QUEUE`` and ``MIZAN_EXTRA_PLUGINS``) and fires ``-n`` signed order
    webhooks (distinct orders, distinct delivery ids) from ``--concurrency`` httpx threads:
-   acknowledgements per second, p50 and p99 latency. Acknowledging is verify + store + enqueue
-   (SPEC §6); nothing is booked yet.
+   acknowledgements per second, p50 and p99 latency. Acknowledging is verify + one INSERT + one
+   COMMIT (issue 12): nothing is sent to Redis and nothing is booked yet.
 3. The same load against ``bench/bare_app.py`` (a Flask endpoint that only answers 200) under the
    same gunicorn settings: the floor the HTTP stack alone costs on this machine.
-4. Times one rq burst worker (in this process, :func:`core.jobs.make_worker`) draining the queue
-   the deliveries filled: bookings per second per worker (jobs include the follow-up plugin
+4. Times one rq burst worker (in this process, :func:`core.jobs.make_worker`) that also
+   dispatches the inbox (it queues the stored deliveries in batches whenever its queue runs dry)
+   over ``--bookings`` jobs: bookings per second per worker (jobs include the follow-up plugin
    events each booking enqueues).
 
 Run: ``python bench/webhooks.py [-n 1000] [--concurrency 16] [--gunicorn-workers 2]
-[--database-url URL] [--redis-url URL]``. The database defaults to a temporary SQLite file; a
+[--database-url URL] [--redis-url URL] [--port-range 8600-8699] [--bookings 300]``. The database defaults to a temporary SQLite file; a
 PostgreSQL URL names the server, and the benchmark creates (and then drops) its own database
 ``<name>_bench_<pid>`` there. Redis defaults to ``REDIS_URL`` or ``redis://127.0.0.1:6379/0``;
 the benchmark uses a queue of its own and deletes it afterwards. Not part of the test suite.
@@ -155,10 +156,20 @@ def deliveries(n: int) -> list[tuple[bytes, dict[str, str]]]:
     return signed
 
 
+#: Ports the servers may use (``--port-range``); empty: any free port.
+PORTS: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free local port, from ``--port-range`` when one was given."""
+    for port in PORTS or [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in {PORTS[0]}-{PORTS[-1]}")
 
 
 class Gunicorn:
@@ -173,7 +184,7 @@ class Gunicorn:
 
     def __enter__(self) -> Gunicorn:
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(self.url + "/", timeout=1)
@@ -223,8 +234,9 @@ def fire(url: str, signed: list[tuple[bytes, dict[str, str]]], concurrency: int)
     return {"per_second": len(signed) / wall, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
 
 
-def drain(database_url: str, redis_url: str, queue: str) -> dict[str, float]:
-    """Time one burst worker over the queue; bookings (invoices made) per second."""
+def drain(database_url: str, redis_url: str, queue: str, max_jobs: int | None) -> dict[str, float]:
+    """Time one burst worker (which also hands the inbox's deliveries to the queue) over at most
+    ``max_jobs`` jobs; bookings (invoices made) per second."""
     from core.jobs import make_worker
     from core.models import SalesInvoice
 
@@ -233,7 +245,7 @@ def drain(database_url: str, redis_url: str, queue: str) -> dict[str, float]:
     waiting = jobs.queue.count
     worker = make_worker(app)
     start = time.perf_counter()
-    worker.work(burst=True, logging_level="WARNING")
+    worker.work(burst=True, logging_level="WARNING", max_jobs=max_jobs)
     elapsed = time.perf_counter() - start
     with app.app_context():
         booked = db.session.execute(select(func.count()).select_from(SalesInvoice)).scalar_one()
@@ -271,7 +283,13 @@ def main() -> None:
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--bookings", type=int, default=300,
+                        help="jobs the burst worker runs in step 4 (0: all of them)")
+    parser.add_argument("--port-range", default="", help="e.g. 8600-8699; default: any free port")
     args = parser.parse_args()
+    if args.port_range:
+        first, _, last = args.port_range.partition("-")
+        PORTS.extend(range(int(first), int(last or first) + 1))
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
 
     database_url, drop_database = scratch_database(args.database_url)
@@ -287,7 +305,7 @@ def main() -> None:
         with Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as server:
             fire(server.url + f"/webhooks/{key}", signed[:WARM_UP], args.concurrency)
             bare = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
-        booking = drain(database_url, args.redis_url, queue)
+        booking = drain(database_url, args.redis_url, queue, args.bookings or None)
     finally:
         purge(args.redis_url, queue)
         drop_database()
@@ -296,7 +314,7 @@ def main() -> None:
     print(f"\nWebhooks: {args.n} signed deliveries, {args.concurrency} client threads, "
           f"gunicorn -w {args.gunicorn_workers}, {dialect}, Redis queue")
     print(f"{'':<28} {'acks/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
-    for name, row in (("Mizan (verify+store+enqueue)", mizan), ("bare Flask (return 200)", bare)):
+    for name, row in (("Mizan (verify+store)", mizan), ("bare Flask (return 200)", bare)):
         print(f"{name:<28} {row['per_second']:>9.0f} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}")
     print(f"{'Mizan / bare':<28} {mizan['per_second'] / bare['per_second']:>9.2f} "
           f"{mizan['p50_ms'] / bare['p50_ms']:>9.1f}x {mizan['p99_ms'] / bare['p99_ms']:>8.1f}x")

@@ -4,12 +4,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: Seconds between two looks at rq's scheduled jobs (retries waiting for their delay).
 SCHEDULER_INTERVAL = 1  # whole seconds: rq derives its lock expiry from it
+#: Seconds between two rounds of the dispatchers (:func:`core.jobs.dispatcher`); a round that
+#: queued something is followed by another at once.
+DISPATCH_INTERVAL = 0.5
+#: Seconds before a starting worker's first dispatch round (the recovery and the other workers
+#: cover the inbox meanwhile); tests/integration/test_jobs_redis.py's killed-worker test relies on it.
+DISPATCH_START_DELAY = 2.0
 
 
 class Ticker:
@@ -19,6 +26,9 @@ class Ticker:
       delayed jobs) whose time has come back to the queue, once a second. rq's own
       ``with_scheduler`` forks a process for this, which outlives a worker killed with SIGKILL;
       a thread cannot. When the holder dies its lock expires and another worker takes it.
+    * **dispatchers** (:func:`core.jobs.dispatcher`): run here directly, every
+      :data:`DISPATCH_INTERVAL` (the first round :data:`DISPATCH_START_DELAY` after the start), again at once while
+      they find work; they claim what they queue, so every worker may run them.
     * **periodic jobs** (:func:`core.jobs.every`): every worker runs the clock, and the first to
       take the job's lock (``SET NX`` expiring a little before the period ends) queues it; the
       others skip that round.
@@ -27,9 +37,11 @@ class Ticker:
     outage resumes on its own.
     """
 
-    def __init__(self, queue: Any, every: list[tuple[float, str, tuple[Any, ...]]]) -> None:
+    def __init__(self, queue: Any, every: list[tuple[float, str, tuple[Any, ...]]],
+                 dispatch: Callable[[], int] | None = None) -> None:
         self.queue = queue  # an rq Queue
         self.every = every
+        self.dispatch = dispatch
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._work, name="mizan-ticker", daemon=True)
 
@@ -47,17 +59,21 @@ class Ticker:
         scheduler = RQScheduler([self.queue], connection=self.queue.connection, interval=SCHEDULER_INTERVAL)
         due = [time.monotonic() + seconds for seconds, _job, _args in self.every]
         next_schedule = time.monotonic()
+        next_dispatch = time.monotonic() + DISPATCH_START_DELAY if self.dispatch else float("inf")
         try:
             while not self.stopped.is_set():
                 now = time.monotonic()
                 if next_schedule <= now:
                     next_schedule = now + SCHEDULER_INTERVAL
                     self._schedule(scheduler)
+                if next_dispatch <= now and self.dispatch is not None:
+                    # Errors are logged by the dispatch itself; work found: look again at once.
+                    next_dispatch = now if self.dispatch() else time.monotonic() + DISPATCH_INTERVAL
                 for index, (seconds, job, args) in enumerate(self.every):
                     if due[index] <= now:
                         due[index] = now + seconds
                         self._tick(seconds, job, args)
-                self.stopped.wait(max(0.05, min([next_schedule, *due]) - time.monotonic()))
+                self.stopped.wait(max(0.05, min([next_schedule, next_dispatch, *due]) - time.monotonic()))
         finally:
             try:
                 if scheduler.acquired_locks:

@@ -32,6 +32,48 @@ def enqueue(job: str, *args: Any, retries: int = len(RETRY_INTERVALS), unique: s
     current_app.extensions["mizan.jobs"].enqueue(job, args, retries, unique)
 
 
+def hand_over(job: str, *args: Any, unique: str | None = None) -> bool:
+    """Queue ``job`` when jobs run in this process (inline: now; thread: wake the thread, no I/O).
+
+    On Redis nothing is sent: returns False, and the caller's dispatcher (see :func:`dispatcher`)
+    queues the work from the database in batches, so the caller never waits for Redis.
+    """
+    queue = current_app.extensions["mizan.jobs"]
+    if isinstance(queue, RedisQueue):
+        return False
+    queue.enqueue(job, tuple(args), len(RETRY_INTERVALS), unique)
+    return True
+
+
+def enqueue_batch(job: str, calls: list[tuple[tuple[Any, ...], str]], retries: int = len(RETRY_INTERVALS)) -> None:
+    """Queue ``job`` once per ``(args, unique)`` in ``calls``: on Redis in one pipeline (one round trip)."""
+    queue = current_app.extensions["mizan.jobs"]
+    if isinstance(queue, RedisQueue):
+        queue.enqueue_batch(job, calls, retries)
+        return
+    for args, unique in calls:
+        queue.enqueue(job, args, retries, unique)
+
+
+def dispatcher(app: Flask, job: str) -> None:
+    """Run ``job`` (no arguments; it returns how many jobs it queued) in every ``flask jobs worker``:
+    about every :data:`core.job_ticker.DISPATCH_INTERVAL` seconds and whenever a burst worker finds
+    its queue empty. Several workers run it at once, so it must claim what it queues."""
+    _schedule(app)["dispatch"].append(job)
+
+
+def dispatch(app: Flask) -> int:
+    """Run the app's dispatchers once, each in its own app context; how many jobs they queued."""
+    queued = 0
+    for job in _schedule(app)["dispatch"]:
+        try:
+            with app.app_context():
+                queued += int(resolve(job)() or 0)
+        except Exception:  # e.g. Redis or the database away for a moment: the next round tries again
+            log.exception("the dispatcher %s failed", job)
+    return queued
+
+
 def every(app: Flask, seconds: float, job: str, *args: Any) -> None:
     """Run ``job`` every ``seconds`` in the background: in rq workers (once per period across all
     of them) or in the in-process thread. Inline mode (tests) runs no periodic jobs."""
@@ -44,7 +86,7 @@ def at_start(app: Flask, job: str, *args: Any) -> None:
 
 
 def _schedule(app: Flask) -> dict[str, list[Any]]:
-    return app.extensions.setdefault("mizan.jobs.schedule", {"every": [], "at_start": []})
+    return app.extensions.setdefault("mizan.jobs.schedule", {"every": [], "at_start": [], "dispatch": []})
 
 
 def resolve(job: str) -> Callable[..., Any]:
@@ -92,6 +134,20 @@ class RedisQueue:
         retry = Retry(max=retries, interval=list(self.intervals[:retries])) if retries else None
         self.queue.enqueue(job, *args, retry=retry, job_id=job_id, job_timeout=600, failure_ttl=7 * 24 * 3600)
 
+    def enqueue_batch(self, job: str, calls: list[tuple[tuple[Any, ...], str]], retries: int) -> None:
+        """Queue ``job`` once per ``(args, unique)``, all in one pipeline (fresh work: no waiting check)."""
+        from rq import Queue, Retry
+
+        retry = Retry(max=retries, interval=list(self.intervals[:retries])) if retries else None
+        datas = [
+            Queue.prepare_data(job, args, retry=retry, timeout=600, failure_ttl=7 * 24 * 3600,
+                               job_id=re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.queue.name}--{unique}"))
+            for args, unique in calls
+        ]
+        with self.connection.pipeline() as pipe:
+            self.queue.enqueue_many(datas, pipeline=pipe)
+            pipe.execute()
+
     def _waiting(self, job_id: str) -> bool:
         """Whether the job ``job_id`` waits to run (a started one may belong to a dead worker: not counted)."""
         from rq.exceptions import NoSuchJobError
@@ -136,6 +192,13 @@ def make_worker(app: Flask) -> Any:
     queue: RedisQueue = app.extensions["mizan.jobs"]
 
     class AppWorker(SimpleWorker):
+        def dequeue_job_and_maintain_ttl(self, timeout: int | None, *args: Any, **kwargs: Any) -> Any:
+            result = super().dequeue_job_and_maintain_ttl(timeout, *args, **kwargs)
+            # A burst worker (no timeout) that finds its queue empty asks the dispatchers first.
+            while result is None and timeout is None and dispatch(app):
+                result = super().dequeue_job_and_maintain_ttl(timeout, *args, **kwargs)
+            return result
+
         def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
             # rq >= 2 also passes the job's Execution; pass through whatever this rq gives.
             with app.app_context():
@@ -154,7 +217,9 @@ def run_worker(app: Flask, *, burst: bool = False) -> bool:
     worker = make_worker(app)
     if burst:
         return worker.work(burst=True, with_scheduler=True)  # rq does not fork a scheduler in burst mode
-    ticker = Ticker(queue.queue, list(_schedule(app)["every"])).start()
+    dispatchers = _schedule(app)["dispatch"]
+    ticker = Ticker(queue.queue, list(_schedule(app)["every"]),
+                    (lambda: dispatch(app)) if dispatchers else None).start()
     try:
         return worker.work()
     finally:

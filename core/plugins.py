@@ -127,6 +127,12 @@ class PluginRegistry:
             return plugin
         return None
 
+    def loaded_platform(self, name: str) -> PlatformPlugin | None:
+        """The platform plugin ``name`` as loaded, enabled or not: for a caller that read whether it
+        is enabled in its own query (the webhook endpoint, :func:`core.integration.connections.store_for_webhook`)."""
+        plugin = self.pm.get_plugin(name)
+        return plugin if isinstance(plugin, PlatformPlugin) and name not in self.load_errors else None
+
     def discovered_platforms(self) -> list[tuple[str, PlatformPlugin]]:
         """Every platform plugin that loaded, enabled or not (to install and enable them)."""
         return [(name, plugin) for name, plugin in sorted(self.pm.list_name_plugin())

@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.settings import StoreSettingsSchema
 from core.integration.waiting import release_waiting
-from core.models import StoreConnection
+from core.models import PluginRecord, StoreConnection
 from core.models.base import utcnow
 from core.platform.base import Credentials, PlatformPlugin, StoreAPI, StoreAPIError
 from core.platform.webhooks import WebhookSubscription
@@ -97,6 +97,21 @@ def store_for_key(key: str) -> StoreConnection | None:
     return db.session.execute(
         select(StoreConnection).where(StoreConnection.key_hash == _hash(key))
     ).scalar_one_or_none()
+
+
+#: The store of a key and whether its platform's plugin is enabled: one indexed query (key_hash is unique).
+_STORE_FOR_WEBHOOK = (
+    select(StoreConnection, PluginRecord.enabled)
+    .outerjoin(PluginRecord, PluginRecord.name == StoreConnection.platform)
+    .where(StoreConnection.key_hash == bindparam("key_hash"))
+)
+
+
+def store_for_webhook(key: str) -> tuple[StoreConnection | None, bool]:
+    """The store a connection key belongs to, and whether its platform is enabled, in one query
+    (the webhook endpoint asks it on every delivery; the enabled-plugins query is not needed)."""
+    row = db.session.execute(_STORE_FOR_WEBHOOK, {"key_hash": _hash(key)}).one_or_none()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 def webhook_url(key: str) -> str:

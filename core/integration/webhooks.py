@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.integration import dispatcher
 from core.integration.inbox import receive
 from core.request_limits import read_body
 
 webhooks_blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+# The app that receives webhooks runs the inbox's dispatcher in its workers (Redis mode).
+webhooks_blueprint.record_once(lambda state: dispatcher.init_app(state.app))
 
 
 @webhooks_blueprint.post("/<key>")

@@ -8,12 +8,14 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,14 +25,23 @@ from core.models.types import UtcDateTime
 
 #: ``waiting``: kept, not acted on, until its store is activated (its reason says why).
 DELIVERY_STATUSES = ("received", "waiting", "processed", "ignored", "needs_attention", "failed")
+#: The deliveries the dispatcher has still to queue (a partial index holds just these).
+UNDISPATCHED = "status = 'received' AND queued_at IS NULL"
 
 
 class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("store_id", "delivery_key"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "delivery_key"),
+        # A store's last delivery ("last webhook" on the store list) is read from this index.
+        Index("ix_webhook_deliveries_store_id_received_at", "store_id", "received_at"),
+        # What the dispatcher has still to hand to the workers (core.integration.dispatcher).
+        Index("ix_webhook_deliveries_undispatched", "id", sqlite_where=text(UNDISPATCHED),
+              postgresql_where=text(UNDISPATCHED)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id"))
     delivery_key: Mapped[str] = mapped_column(String(200))
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     body: Mapped[bytes] = mapped_column(LargeBinary)
@@ -46,3 +57,5 @@ class WebhookDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: When the dispatcher handed it to the Redis queue (``None``: not yet, or jobs run in-process).
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

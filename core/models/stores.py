@@ -13,12 +13,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from core.extensions import db
 from core.models.base import Timestamped
+from core.models.inbox import WebhookDelivery
 from core.models.types import UtcDateTime
 
 STORE_STATUSES = ("pending", "active", "disabled")
@@ -50,7 +53,11 @@ class StoreConnection(Timestamped, db.Model):
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    last_webhook_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: When its last delivery arrived, read from the inbox when asked (nothing writes to this row per delivery).
+    last_webhook_at: Mapped[datetime | None] = column_property(
+        select(func.max(WebhookDelivery.received_at)).where(WebhookDelivery.store_id == id).scalar_subquery(),
+        deferred=True,
+    )
     #: Reconciliation cursor (O12): every order the store changed before this moment has been pulled.
     reconciled_through: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
