@@ -1,7 +1,7 @@
 """The inbox is dispatched to the workers in batches; a store's last webhook is read from its deliveries.
 
-Revision ID: 0013_inbox_dispatch
-Revises: 0012_invoice_revenue_account
+Revision ID: 0014_inbox_dispatch
+Revises: 0013_ledger_indexes
 Create Date: 2026-11-28 04:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_inbox_dispatch'
-down_revision = '0012_invoice_revenue_account'
+revision = '0014_inbox_dispatch'
+down_revision = '0013_ledger_indexes'
 branch_labels = None
 depends_on = None
 
