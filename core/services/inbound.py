@@ -31,6 +31,8 @@ class InboundLineDraft:
     product_id: int
     quantity: Decimal
     unit_cost: Decimal
+    #: The line's own unique key (e.g. a store's opening balance of this product among others).
+    external_key: str | None = None
 
 
 @dataclass
@@ -54,16 +56,31 @@ def post_inbound(draft: InboundDraft) -> InboundRequisition:
             db.session.flush()
         return requisition
     except IntegrityError:
-        if draft.external_key is None:
-            raise
-        existing = db.session.execute(
-            select(InboundRequisition).where(InboundRequisition.external_key == draft.external_key)
-        ).scalar_one_or_none()
+        existing = _existing(draft)
         if existing is None:
             raise
-        raise DuplicateDocument(
-            f"A requisition with key {draft.external_key} exists: {existing.number}.", existing.id
-        ) from None
+        key, found = existing
+        raise DuplicateDocument(f"A requisition with key {key} exists: {found.number}.", found.id) from None
+
+
+def _existing(draft: InboundDraft) -> tuple[str, InboundRequisition] | None:
+    """The requisition holding the draft's key, or one of its lines' keys, with that key."""
+    if draft.external_key is not None:
+        found = db.session.execute(
+            select(InboundRequisition).where(InboundRequisition.external_key == draft.external_key)
+        ).scalar_one_or_none()
+        if found is not None:
+            return draft.external_key, found
+    keys = [line.external_key for line in draft.lines if line.external_key is not None]
+    if not keys:
+        return None
+    row = db.session.execute(
+        select(InboundLine.external_key, InboundRequisition)
+        .join(InboundRequisition, InboundLine.requisition_id == InboundRequisition.id)
+        .where(InboundLine.external_key.in_(keys))
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _write_inbound(draft: InboundDraft) -> InboundRequisition:
@@ -83,6 +100,10 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
     if not draft.lines:
         raise Invalid("A requisition needs at least one line.", {"lines": ["at least one line"]})
     problems: dict[str, list[str]] = {}
+    # All the lines' products in one query (the lookups below then find them in the session).
+    ids = {line.product_id for line in draft.lines if isinstance(line.product_id, int)}
+    if len(ids) > 1:
+        db.session.execute(select(Product).where(Product.id.in_(sorted(ids)))).scalars().all()
     products = []
     for index, line in enumerate(draft.lines):
         product = referenced(Product, line.product_id, f"lines.{index}.product_id")
@@ -115,6 +136,7 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
                 quantity=quantity(line.quantity),
                 unit_cost=unit_cost(line.unit_cost),
                 amount=amount,
+                external_key=line.external_key,
             )
         )
     total = sum((line.amount for line in lines), ZERO)
