@@ -65,11 +65,39 @@ def write_page(store: StoreConnection, products: list[ProductData]) -> list[Prod
     created meanwhile...) fails the whole page: the caller rolls back and syncs it one by one.
     """
     page = _Page.read(store, products)
-    outcomes: list[ProductOutcome | Product] = [page.sync(data) for data in products]
-    db.session.flush()  # the new products get their ids
+    outcomes = [page.sync(data) for data in products]
+    db.session.flush()  # the updates
+    _insert_products(page.created)
     _write_links(store.id, page)
     _post_opening(store, page)
-    return [_created(item) if isinstance(item, Product) else item for item in outcomes]
+    return [item.outcome() if isinstance(item, _Later) else item for item in outcomes]
+
+
+@dataclass(frozen=True)
+class _Later:
+    """An outcome whose product id is known once the page's new products are inserted."""
+
+    name: str
+    product: Product
+
+    def outcome(self) -> ProductOutcome:
+        return ProductOutcome(self.name, self.product.id)
+
+
+#: The columns of a new product the page writes (the others keep their defaults).
+_COLUMNS = ("code", "name", "name_ar", "barcode", "sale_price", "purchase_price", "category_id")
+
+
+def _insert_products(created: list[Product]) -> None:
+    """Insert the page's new products in one statement, then read their ids back by code (unique):
+    the same on every database, where an ORM flush would insert them one by one on SQLite."""
+    if not created:
+        return
+    db.session.execute(insert(Product), [{name: getattr(p, name) for name in _COLUMNS} for p in created])
+    ids = dict(db.session.execute(
+        select(Product.code, Product.id).where(Product.code.in_(sorted(p.code for p in created)))).tuples().all())
+    for product in created:
+        product.id = ids[product.code]
 
 
 @dataclass
@@ -83,6 +111,7 @@ class _Page:
     linked: set[int]  # Python ids of the products the store has a link to
     barcodes: set[str]
     categories: dict[str, int]
+    created: list[Product] = field(default_factory=list)  # not in the session: inserted at once
     new_links: list[tuple[Product, ProductData]] = field(default_factory=list)
     added_links: list[tuple[Product, ProductData]] = field(default_factory=list)
     openings: list[tuple[Product, ProductData, Decimal]] = field(default_factory=list)
@@ -110,8 +139,8 @@ class _Page:
                    {id(p) for p in found if p.id in linked}, barcodes,
                    _categories(store.id, names) if names else {})
 
-    def sync(self, data: ProductData) -> ProductOutcome | Product:
-        """The outcome for one product, or the new :class:`Product` (its outcome follows its insert)."""
+    def sync(self, data: ProductData) -> ProductOutcome | _Later:
+        """The outcome for one product (of a new one, once it is inserted)."""
         if not data.sku:
             return ProductOutcome("skipped", code="no_sku", params={"external_id": data.external_id, "name": data.name})
         own = self.own_links.get(data.external_id)
@@ -125,13 +154,13 @@ class _Page:
             return self._create(data)
         return self._update(product, own, data)
 
-    def _create(self, data: ProductData) -> Product:
+    def _create(self, data: ProductData) -> _Later:
         assert data.sku
         barcode = data.barcode if data.barcode and data.barcode not in self.barcodes else None
         product = Product(code=data.sku, name=data.name[:300], name_ar=data.name_ar, barcode=barcode,
                           sale_price=money(data.price), purchase_price=money(data.cost or ZERO),
                           category_id=self._category(data))
-        db.session.add(product)
+        self.created.append(product)
         self.by_code[data.sku] = product
         if barcode:
             self.barcodes.add(barcode)
@@ -140,9 +169,9 @@ class _Page:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
         if quantity > 0:
             self.openings.append((product, data, quantity))
-        return product
+        return _Later("created", product)
 
-    def _update(self, product: Product, own: ExternalLink | None, data: ProductData) -> ProductOutcome:
+    def _update(self, product: Product, own: ExternalLink | None, data: ProductData) -> ProductOutcome | _Later:
         assert data.sku
         if product.code != data.sku:
             other = self.by_code.get(data.sku)
@@ -172,7 +201,7 @@ class _Page:
             self.linked.add(id(product))
         elif own is not None and data.stock_ref and own.stock_ref != data.stock_ref:
             own.stock_ref = data.stock_ref
-        return ProductOutcome("updated", product.id)
+        return _Later("updated", product)
 
     def _category(self, data: ProductData) -> int | None:
         return next((self.categories[c] for c in data.category_external_ids if c in self.categories), None)
@@ -206,10 +235,6 @@ def _post_opening(store: StoreConnection, page: _Page) -> None:
         memo=f"Opening balance from store {store.name}",
         reference=reference[:REFERENCE_LENGTH],
     ))
-
-
-def _created(product: Product) -> ProductOutcome:
-    return ProductOutcome("created", product.id)
 
 
 def _known(store_id: int, products: list[ProductData]) -> tuple[set[str], set[str]]:

@@ -100,13 +100,13 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
     if not draft.lines:
         raise Invalid("A requisition needs at least one line.", {"lines": ["at least one line"]})
     problems: dict[str, list[str]] = {}
-    # All the lines' products in one query (the lookups below then find them in the session).
+    # All the lines' products in one query; a missing one is named by referenced().
     ids = {line.product_id for line in draft.lines if isinstance(line.product_id, int)}
-    if len(ids) > 1:
-        db.session.execute(select(Product).where(Product.id.in_(sorted(ids)))).scalars().all()
+    found = {p.id: p for p in db.session.execute(select(Product).where(Product.id.in_(sorted(ids)))).scalars()} \
+        if len(ids) > 1 else {}
     products = []
     for index, line in enumerate(draft.lines):
-        product = referenced(Product, line.product_id, f"lines.{index}.product_id")
+        product = found.get(line.product_id) or referenced(Product, line.product_id, f"lines.{index}.product_id")
         products.append(product)
         if not product.stock_tracked:
             problems[f"lines.{index}.product_id"] = [f"{product.code} is not stock-tracked"]
