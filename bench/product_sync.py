@@ -307,7 +307,7 @@ def compare(args: argparse.Namespace) -> None:
                 raise SystemExit(f"{name} failed:\n{output.stdout[-3000:]}\n{output.stderr[-3000:]}")
             results[name].append(json.loads(lines[-1][len(RESULT_PREFIX):]))
             print(f"round {round_ + 1} {name}: {time.perf_counter() - started:.0f} s "
-                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+                  f"(load {os.getloadavg()[0]:.2f}) {lines[-1]}", flush=True)
     show(results)
 
 

@@ -95,7 +95,7 @@ def _insert_products(created: list[Product]) -> None:
         return
     db.session.execute(insert(Product), [{name: getattr(p, name) for name in _COLUMNS} for p in created])
     ids = dict(db.session.execute(
-        select(Product.code, Product.id).where(Product.code.in_(sorted(p.code for p in created)))).tuples().all())
+        select(Product.code, Product.id).where(Product.code.in_(sorted(p.code for p in created)))).all())
     for product in created:
         product.id = ids[product.code]
 
@@ -255,4 +255,4 @@ def _categories(store_id: int, external_ids: set[str]) -> dict[str, int]:
         select(ExternalLink.external_id, ExternalLink.local_id).where(
             ExternalLink.store_id == store_id, ExternalLink.kind == "category",
             ExternalLink.external_id.in_(sorted(external_ids)))
-    ).tuples().all())
+    ).all())

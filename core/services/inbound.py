@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -130,16 +130,14 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
             source_type=draft.kind,
             source_number=number,
         )
-        lines.append(
-            InboundLine(
-                product_id=product.id,
-                quantity=quantity(line.quantity),
-                unit_cost=unit_cost(line.unit_cost),
-                amount=amount,
-                external_key=line.external_key,
-            )
-        )
-    total = sum((line.amount for line in lines), ZERO)
+        lines.append({
+            "product_id": product.id,
+            "quantity": quantity(line.quantity),
+            "unit_cost": unit_cost(line.unit_cost),
+            "amount": amount,
+            "external_key": line.external_key,
+        })
+    total = sum((line["amount"] for line in lines), ZERO)
     entry = write_entry(
         draft.date,
         [
@@ -163,7 +161,10 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
         memo=draft.memo,
         reference=draft.reference,
         external_key=draft.external_key,
-        lines=lines,
     )
     db.session.add(requisition)
+    db.session.flush()
+    # The lines in one statement (an ORM flush inserts them one by one on SQLite); read on first use.
+    db.session.execute(insert(InboundLine), [{**line, "requisition_id": requisition.id} for line in lines])
+    db.session.expire(requisition, ["lines"])
     return requisition
