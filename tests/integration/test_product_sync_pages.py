@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 from core.extensions import db
 from core.integration.connections import get_store
 from core.integration.costs import update_store_cost
-from core.integration.product_sync import start_product_sync
+from core.integration.product_sync import start_product_sync, sync_products
 from core.integration.products import opening_key
 from core.models import (
     ExternalLink,
@@ -78,12 +78,12 @@ def test_each_page_books_one_opening_balance_whose_lines_carry_each_products_key
 def test_a_page_records_one_stock_event_for_its_products(app, dummy_shop, catalog):
     """Follow-ups per page: each page's stock changes are one outbox event naming all its products."""
     with app.app_context():
-        before = scalar(select(func.count()).select_from(OutboxEvent))
+        before = scalar(select(func.coalesce(func.max(OutboxEvent.id), 0)))
         db.session.remove()
     sync(app, dummy_shop.store_id)
     with app.app_context():
-        events = db.session.execute(select(OutboxEvent).where(OutboxEvent.kind == "stock_changed")
-                                    .order_by(OutboxEvent.id)).scalars().all()[before:]
+        events = db.session.execute(select(OutboxEvent).where(OutboxEvent.kind == "stock_changed",
+                                                              OutboxEvent.id > before)).scalars().all()
         assert len(events) == 3
         assert sum(len(e.payload["pairs"]) for e in events) == len([i for i in range(44) if i % 3])
 
@@ -148,17 +148,37 @@ def test_the_stores_cost_revalues_stock_that_came_from_a_pages_opening(app, dumm
         assert db.session.get(StockLevel, (product.id, dummy_shop.ids.warehouse)).value == D("12.00")
 
 
-def test_a_page_of_new_products_takes_few_statements_per_product(app, dummy_shop, catalog):
-    """The sync's lookups are per page, not per product (the stock levels' lock is the stock service's)."""
-    statements = []
+class _Recorder:
+    """A job queue that keeps the jobs queued instead of running them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, tuple]] = []
+
+    def enqueue(self, job: str, args: tuple, retries: int, unique: str | None = None) -> None:
+        self.jobs.append((job, args))
+
+
+def test_a_page_takes_at_most_five_statements_per_product_and_queues_its_follow_ups_once(
+        app, dummy_shop, catalog, monkeypatch):
+    """Issue 12: lookups per page, writes in batches, one stock event per page, so one follow-up job
+    per page (the dummy plugin's), not one per product; counted with the jobs kept, not run."""
     with app.app_context():
-        engine = db.engine
+        db.session.add(run := ProductSyncRun(store_id=dummy_shop.store_id, status="queued", report=[]))
+        db.session.commit()
+        run_id, engine = run.id, db.engine
+        db.session.remove()
+    recorder = _Recorder()
+    monkeypatch.setitem(app.extensions, "mizan.jobs", recorder)
+    statements = []
     listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        sync(app, dummy_shop.store_id)
+        with app.app_context():
+            sync_products(run_id)
+            db.session.remove()
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    per_product = [s for s in statements if "FROM external_links" in s or s.startswith("INSERT INTO products")
-                   or "FROM products" in s]
-    assert len(per_product) <= 3 * 8  # a few per page (3 pages), none per product
+    with app.app_context():
+        assert db.session.get(ProductSyncRun, run_id).created == 44
+    assert len(statements) / 45 <= 5
+    assert [job for job, _ in recorder.jobs] == ["core.integration.outbox.deliver"] * 3
