@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.extensions import db
-from core.integration.products import ProductOutcome, opening_key, product_id_for_sku
+from core.integration.products import ProductOutcome, product_id_for_sku, store_opening_numbers
 from core.integration.synclog import log_event
-from core.models import ExternalLink, InboundRequisition, Product, StockMovement, StoreConnection
+from core.models import ExternalLink, Product, StockMovement, StoreConnection
 from core.money import ZERO, money
 from core.platform.base import StoreAPI
 from core.platform.data import CostData
@@ -80,8 +80,5 @@ def _stock_from_store_opening(store: StoreConnection, product: Product, warehous
             StockMovement.product_id == product.id, StockMovement.warehouse_id == warehouse_id,
             StockMovement.kind.in_(("opening_balance", "inbound_requisition")))
     ).scalars().all()
-    keys = (opening_key(store.id, product.id), f"store:{store.id}:opening:{product.code}")  # and the former key
-    opening = db.session.execute(
-        select(InboundRequisition.number).where(InboundRequisition.external_key.in_(keys))
-    ).scalars().all()
+    opening = store_opening_numbers(store.id, product)
     return len(opening) == 1 and receipts == opening

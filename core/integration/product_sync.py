@@ -1,6 +1,8 @@
 """Product sync: the whole catalog in the background (P4) and ERP products pushed to stores (P2)."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -8,18 +10,21 @@ from sqlalchemy import select
 from core.extensions import db
 from core.integration.connections import get_store, store_api
 from core.integration.links import link, store_link_for
+from core.integration.product_pages import prepare_page, write_page
 from core.integration.products import ProductOutcome, upsert_from_store
 from core.integration.synclog import log_event
 from core.jobs import enqueue
 from core.models import Product, ProductSyncRun, StoreConnection
 from core.models.base import utcnow
 from core.platform.base import StoreAPI, StoreAPIError
-from core.platform.data import ProductData
+from core.platform.data import ProductData, ProductPage
 from core.services.errors import Conflict
 from core.services.transaction import atomic
 
 SYNC_JOB = "core.integration.product_sync.sync_products"
 PUSH_JOB = "core.integration.product_sync.push_product"
+
+log = logging.getLogger(__name__)
 
 
 def start_product_sync(store_id: int) -> ProductSyncRun:
@@ -49,22 +54,7 @@ def sync_products(run_id: int) -> None:
     try:
         while True:
             page = api.list_products(cursor)
-            counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
-            report = []
-            for product in page.products:
-                result = _sync_one(store, product, api)
-                counts["skipped" if result.outcome == "needs_attention" else result.outcome] += 1  # held: skipped
-                if result.reason:
-                    report.append({"sku": product.sku, "external_id": product.external_id,
-                                   "outcome": result.outcome, "reason": result.reason,
-                                   "code": result.code, "params": result.params})
-            with atomic():
-                fresh = db.session.get(ProductSyncRun, run_id)
-                fresh.total = page.total if page.total is not None else fresh.total
-                fresh.processed += len(page.products)
-                for name, value in counts.items():
-                    setattr(fresh, name, getattr(fresh, name) + value)
-                fresh.report = [*fresh.report, *report]
+            _sync_page(run_id, store, page, api)
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -79,6 +69,41 @@ def sync_products(run_id: int) -> None:
         done = db.session.get(ProductSyncRun, run_id)
         log_event(store.id, "product_sync", "done", direction="outbound",
                   reason=f"created {done.created}, updated {done.updated}, skipped {done.skipped}, failed {done.failed}")
+
+
+def _sync_page(run_id: int, store: StoreConnection, page: ProductPage, api: StoreAPI) -> None:
+    """One page in one transaction with its progress (see :func:`write_page`); when that fails, the
+    page again product by product, each failure reported with its product (P4)."""
+    try:
+        ready = prepare_page(store, page.products, api)
+        with atomic():
+            _progress(run_id, page, write_page(store, ready))
+        return
+    except Exception as error:  # noqa: BLE001 - the page is synced again one by one, which reports it
+        db.session.rollback()
+        log.info("product sync %s: page synced one by one (%s: %s)", run_id, type(error).__name__, error)
+    results = [_sync_one(store, product, api) for product in page.products]
+    with atomic():
+        _progress(run_id, page, results)
+
+
+def _progress(run_id: int, page: ProductPage, results: Sequence[ProductOutcome | _Failed]) -> None:
+    """Add the page's counts and report to the run, in the caller's transaction."""
+    counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
+    report = []
+    for product, result in zip(page.products, results, strict=True):
+        counts["skipped" if result.outcome == "needs_attention" else result.outcome] += 1  # held: skipped
+        if result.reason:
+            report.append({"sku": product.sku, "external_id": product.external_id,
+                           "outcome": result.outcome, "reason": result.reason,
+                           "code": result.code, "params": result.params})
+    fresh = db.session.get(ProductSyncRun, run_id)
+    fresh.total = page.total if page.total is not None else fresh.total
+    fresh.processed += len(page.products)
+    for name, value in counts.items():
+        setattr(fresh, name, getattr(fresh, name) + value)
+    if report:
+        fresh.report = [*fresh.report, *report]
 
 
 def _sync_one(store: StoreConnection, product: ProductData, api: StoreAPI | None = None) -> ProductOutcome | _Failed:

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.integration.categories import import_categories
 from core.integration.links import link, link_if_free, link_row, linked_id, store_link_for
 from core.integration.synclog import log_event
-from core.models import ExternalLink, Product, StoreConnection
+from core.models import ExternalLink, InboundLine, InboundRequisition, Product, StoreConnection
 from core.money import ZERO, money
 from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderLineData, ProductData
@@ -58,6 +58,17 @@ class ProductOutcome:
 def opening_key(store_id: int, product_id: int) -> str:
     """The unique key of the opening balance a store brought for a product it created (O7, O8)."""
     return f"store:{store_id}:opening:product:{product_id}"
+
+
+def store_opening_numbers(store_id: int, product: Product) -> list[str]:
+    """The numbers of the documents holding the store's opening balance of ``product`` (O7): one of its
+    own (keyed :func:`opening_key`, or by the former key, its code), or a synced page's (a keyed line)."""
+    keys = (opening_key(store_id, product.id), f"store:{store_id}:opening:{product.code}")
+    own = select(InboundRequisition.number).where(InboundRequisition.external_key.in_(keys))
+    in_page = (select(InboundRequisition.number)
+               .join(InboundLine, InboundLine.requisition_id == InboundRequisition.id)
+               .where(InboundLine.external_key == keys[0]))
+    return list(db.session.execute(union_all(own, in_page)).scalars())
 
 
 def product_id_for_sku(sku: str) -> int | None:
@@ -176,7 +187,7 @@ def upsert_from_store(store: StoreConnection, data: ProductData, api: StoreAPI |
         product_id = product_id_for_sku(data.sku)
     if product_id is None:
         quantity = data.quantity if data.quantity is not None and data.quantity > 0 else ZERO
-        return ProductOutcome("created", create_from_store(store, _completed(data, api), quantity, api=api))
+        return ProductOutcome("created", create_from_store(store, completed(data, api), quantity, api=api))
     try:
         return _update(store, data, product_id, api)
     except IntegrityError:
@@ -271,7 +282,7 @@ def _held_for_taken_sku(product: Product, data: ProductData) -> ProductOutcome |
                           params={"old": product.code, "new": str(data.sku), "name": data.name, "product": other.name})
 
 
-def _completed(data: ProductData, api: StoreAPI | None) -> ProductData:
+def completed(data: ProductData, api: StoreAPI | None) -> ProductData:
     """``data`` with the cost and categories the store's API gives for the same product, when ``data``
     has none (platforms whose product events leave them out)."""
     if (data.cost is not None and data.category_external_ids) or api is None or not data.sku:

@@ -32,7 +32,9 @@ def schedule_stock_pushes(platform: str, product_id: int, warehouse_id: int) -> 
     """Queue a push of ``product_id`` to each active store of ``platform`` linked to ``warehouse_id``.
 
     One pending row per (store, product): a burst of changes leaves one row, and the push
-    sends the quantity on hand when it runs (I2). Returns the number of stores queued.
+    sends the quantity on hand when it runs (I2). The store's push job is named per store, so
+    while one waits (on Redis), the pushes of a whole synced page or burst join it instead of
+    queueing a job each. Returns the number of stores queued.
     """
     stores = [
         store
@@ -50,8 +52,13 @@ def schedule_stock_pushes(platform: str, product_id: int, warehouse_id: int) -> 
                 ["store_id", "product_id"],
                 {"requested_at": now},
             )
-        enqueue(PUSH_JOB, store.id)
+        enqueue(PUSH_JOB, store.id, unique=push_job_name(store.id))
     return len(stores)
+
+
+def push_job_name(store_id: int) -> str:
+    """The name of a store's waiting push job: one waits at a time, and it sends every pending row."""
+    return f"push-stock-{store_id}"
 
 
 def push_pending(store_id: int, api_factory) -> int:  # noqa: ANN001

@@ -50,6 +50,8 @@ class InboundLine(db.Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     unit_cost: Mapped[Decimal] = mapped_column(UnitCost)
     amount: Mapped[Decimal] = mapped_column(Money)
+    #: A line's own unique key: a store's opening balance of one product, booked with others (O7, O8).
+    external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
     requisition: Mapped[InboundRequisition] = relationship(back_populates="lines")
     product = relationship("Product")

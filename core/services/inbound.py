@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -31,6 +31,8 @@ class InboundLineDraft:
     product_id: int
     quantity: Decimal
     unit_cost: Decimal
+    #: The line's own unique key (e.g. a store's opening balance of this product among others).
+    external_key: str | None = None
 
 
 @dataclass
@@ -54,16 +56,31 @@ def post_inbound(draft: InboundDraft) -> InboundRequisition:
             db.session.flush()
         return requisition
     except IntegrityError:
-        if draft.external_key is None:
-            raise
-        existing = db.session.execute(
-            select(InboundRequisition).where(InboundRequisition.external_key == draft.external_key)
-        ).scalar_one_or_none()
+        existing = _existing(draft)
         if existing is None:
             raise
-        raise DuplicateDocument(
-            f"A requisition with key {draft.external_key} exists: {existing.number}.", existing.id
-        ) from None
+        key, found = existing
+        raise DuplicateDocument(f"A requisition with key {key} exists: {found.number}.", found.id) from None
+
+
+def _existing(draft: InboundDraft) -> tuple[str, InboundRequisition] | None:
+    """The requisition holding the draft's key, or one of its lines' keys, with that key."""
+    if draft.external_key is not None:
+        found = db.session.execute(
+            select(InboundRequisition).where(InboundRequisition.external_key == draft.external_key)
+        ).scalar_one_or_none()
+        if found is not None:
+            return draft.external_key, found
+    keys = [line.external_key for line in draft.lines if line.external_key is not None]
+    if not keys:
+        return None
+    row = db.session.execute(
+        select(InboundLine.external_key, InboundRequisition)
+        .join(InboundRequisition, InboundLine.requisition_id == InboundRequisition.id)
+        .where(InboundLine.external_key.in_(keys))
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _write_inbound(draft: InboundDraft) -> InboundRequisition:
@@ -83,9 +100,13 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
     if not draft.lines:
         raise Invalid("A requisition needs at least one line.", {"lines": ["at least one line"]})
     problems: dict[str, list[str]] = {}
+    # All the lines' products in one query; a missing one is named by referenced().
+    ids = {line.product_id for line in draft.lines if isinstance(line.product_id, int)}
+    found = {p.id: p for p in db.session.execute(select(Product).where(Product.id.in_(sorted(ids)))).scalars()} \
+        if len(ids) > 1 else {}
     products = []
     for index, line in enumerate(draft.lines):
-        product = referenced(Product, line.product_id, f"lines.{index}.product_id")
+        product = found.get(line.product_id) or referenced(Product, line.product_id, f"lines.{index}.product_id")
         products.append(product)
         if not product.stock_tracked:
             problems[f"lines.{index}.product_id"] = [f"{product.code} is not stock-tracked"]
@@ -109,15 +130,14 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
             source_type=draft.kind,
             source_number=number,
         )
-        lines.append(
-            InboundLine(
-                product_id=product.id,
-                quantity=quantity(line.quantity),
-                unit_cost=unit_cost(line.unit_cost),
-                amount=amount,
-            )
-        )
-    total = sum((line.amount for line in lines), ZERO)
+        lines.append({
+            "product_id": product.id,
+            "quantity": quantity(line.quantity),
+            "unit_cost": unit_cost(line.unit_cost),
+            "amount": amount,
+            "external_key": line.external_key,
+        })
+    total = sum((line["amount"] for line in lines), ZERO)
     entry = write_entry(
         draft.date,
         [
@@ -141,7 +161,10 @@ def _write_inbound(draft: InboundDraft) -> InboundRequisition:
         memo=draft.memo,
         reference=draft.reference,
         external_key=draft.external_key,
-        lines=lines,
     )
     db.session.add(requisition)
+    db.session.flush()
+    # The lines in one statement (an ORM flush inserts them one by one on SQLite); read on first use.
+    db.session.execute(insert(InboundLine), [{**line, "requisition_id": requisition.id} for line in lines])
+    db.session.expire(requisition, ["lines"])
     return requisition

@@ -861,12 +861,16 @@ class SallaSandbox:
             status=response.status_code))
         return response
 
-    def _paginate(self, items: list[Any]) -> Response:
+    def _paginate(self, items: list[Any], build: Callable[[Any], Any] | None = None) -> Response:
+        """One page of ``items`` with Salla's pagination block; ``build`` turns each item of the page
+        (only of the page) into its resource."""
         per_page = _as_int(request.args.get("per_page")) or PER_PAGE_DEFAULT
         per_page = min(max(per_page, 1), self.per_page_max)
         page = max(_as_int(request.args.get("page")) or 1, 1)
         total_pages = max(1, math.ceil(len(items) / per_page))
         chunk = items[(page - 1) * per_page: page * per_page]
+        if build is not None:
+            chunk = [build(item) for item in chunk]
         links = {}
         if page < total_pages:
             links["next"] = _page_url(page + 1)
@@ -892,7 +896,7 @@ class SallaSandbox:
 
     def _api_products(self) -> Response:
         with self._lock:
-            return self._paginate([self.product_json(pid) for pid in self.products])
+            return self._paginate(list(self.products), self.product_json)
 
     def _api_product(self, product_id: int) -> Response:
         return _ok(self.product_json(product_id))

@@ -36,13 +36,14 @@ import argparse
 import base64
 import copy
 import hashlib
+import heapq
 import hmac
 import itertools
 import json
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -289,17 +290,20 @@ def _after(cursor: str | None) -> int:
         raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor}") from exc
 
 
-def _page(items: list[tuple[int, dict]], args: dict[str, Any]) -> dict:
-    """One page of (id, node) pairs sorted by id, after the ``after`` cursor."""
+def _page(items: Iterable[tuple[int, Any]], args: dict[str, Any],
+          node: Callable[[Any], dict] | None = None) -> dict:
+    """One page of (id, item) pairs in id order, after the ``after`` cursor. ``node`` turns an item
+    into its node, and only the page's items are turned (linear in the catalog, not quadratic)."""
     first = args.get("first")
     if not isinstance(first, int):
         raise GraphQLError("you must provide one of first or last")
     if not 0 <= first <= MAX_INPUT_ITEMS:
         raise GraphQLError(f"The page size {first} must be between 0 and {MAX_INPUT_ITEMS}", "MAX_PAGE_SIZE")
     after = _after(args.get("after"))
-    rest = [pair for pair in sorted(items, key=lambda pair: pair[0]) if pair[0] > after]
+    rest = heapq.nsmallest(first + 1, (pair for pair in items if pair[0] > after), key=lambda pair: pair[0])
     page = rest[:first]
-    return _connection([node for _, node in page], [_cursor(n) for n, _ in page], len(rest) > first)
+    build = node or (lambda item: item)
+    return _connection([build(item) for _, item in page], [_cursor(n) for n, _ in page], len(rest) > first)
 
 
 def _user_error(field_path: list[str], message: str, code: str | None = None) -> dict:
@@ -360,6 +364,9 @@ class ShopifySandbox:
         self._costs: dict[int, Decimal | None] = {}
         self._collections: dict[int, dict] = {}
         self._collects: set[tuple[int, int]] = set()
+        #: ``_collects`` indexed both ways: collection ids per product, product ids per collection.
+        self._collections_of: dict[int, set[int]] = {}
+        self._products_in: dict[int, set[int]] = {}
         self._orders: dict[int, dict] = {}
         self._customers: dict[str, dict] = {}
         self._subscriptions: dict[int, dict] = {}
@@ -403,7 +410,7 @@ class ShopifySandbox:
             for location_id, count in levels.items():
                 self._levels[(variant["inventory_item_id"], self._location(location_id))] = int(count)
             if collection_id is not None:
-                self._collects.add((collection_id, product["id"]))
+                self._collect(collection_id, product["id"])
             payload = self._product_payload(product)
         if send:
             self._emit("products/create", payload)
@@ -634,6 +641,12 @@ class ShopifySandbox:
             self._levels.setdefault((item, location_id), 0)
         return product
 
+    def _collect(self, collection_id: int, product_id: int) -> None:
+        """Put the product in the collection (a "collect"), keeping the indexes in step."""
+        self._collects.add((collection_id, product_id))
+        self._collections_of.setdefault(product_id, set()).add(collection_id)
+        self._products_in.setdefault(collection_id, set()).add(product_id)
+
     def _product(self, product_id: object) -> dict:
         number = gid_number(product_id, "Product")
         if number not in self._products:
@@ -677,7 +690,7 @@ class ShopifySandbox:
                 "admin_graphql_api_id": gid("InventoryItem", item)}
 
     def _collection_node(self, collection: dict) -> dict:
-        count = sum(1 for cid, _ in self._collects if cid == collection["id"])
+        count = len(self._products_in.get(collection["id"], ()))
         return {"id": gid("Collection", collection["id"]), "legacyResourceId": str(collection["id"]),
                 "title": collection["title"], "handle": collection["handle"], "descriptionHtml": "",
                 "updatedAt": collection["updated_at"], "productsCount": {"count": count}}
@@ -697,7 +710,7 @@ class ShopifySandbox:
             "inventoryQuantity": self._total(item), "position": variant["position"],
             "product": {"id": gid("Product", product["id"]), "title": product["title"],
                         "collections": _connection([self._collection_node(self._collections[cid])
-                                                    for cid, pid in sorted(self._collects) if pid == product["id"]])},
+                                                    for cid in sorted(self._collections_of.get(product["id"], ()))])},
             "inventoryItem": {
                 "id": gid("InventoryItem", item), "legacyResourceId": str(item),
                 "sku": variant["sku"] or None, "tracked": True,
@@ -708,7 +721,7 @@ class ShopifySandbox:
 
     def _product_node(self, product: dict) -> dict:
         collections = [self._collection_node(self._collections[cid])
-                       for cid, pid in sorted(self._collects) if pid == product["id"]]
+                       for cid in sorted(self._collections_of.get(product["id"], ()))]
         return {
             "id": gid("Product", product["id"]), "legacyResourceId": str(product["id"]),
             "title": product["title"], "handle": product["handle"], "status": product["status"].upper(),
@@ -1064,7 +1077,7 @@ class ShopifySandbox:
                     products = [p for p in products if any(v["sku"] == value for v in p["variants"])]
                 elif term == "title":
                     products = [p for p in products if value.lower() in p["title"].lower()]
-            return _page([(p["id"], self._product_node(p)) for p in products], args)
+            return _page(((p["id"], p) for p in products), args, self._product_node)
 
     def _q_product(self, args: dict) -> dict | None:
         with self._lock:
@@ -1078,11 +1091,11 @@ class ShopifySandbox:
             match = re.search(r"sku:(\"[^\"]*\"|\S+)", args.get("query") or "")
             if match:
                 variants = [v for v in variants if v["sku"] == match.group(1).strip('"')]
-            return _page([(v["id"], self._variant_node(v)) for v in variants], args)
+            return _page(((v["id"], v) for v in variants), args, self._variant_node)
 
     def _q_collections(self, args: dict) -> dict:
         with self._lock:
-            return _page([(cid, self._collection_node(c)) for cid, c in self._collections.items()], args)
+            return _page(self._collections.items(), args, self._collection_node)
 
     def _q_subscriptions(self, args: dict) -> dict:
         topics = args.get("topics")
@@ -1100,7 +1113,7 @@ class ShopifySandbox:
         with self._lock:
             product = self._new_product(data)
             for collection in data.get("collectionsToJoin") or []:
-                self._collects.add((gid_number(collection, "Collection") or 0, product["id"]))
+                self._collect(gid_number(collection, "Collection") or 0, product["id"])
             node, payload = self._product_node(product), self._product_payload(product)
         self._emit_later("products/create", payload)
         return {"product": node, "userErrors": []}

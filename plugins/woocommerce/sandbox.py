@@ -742,7 +742,7 @@ class WooCommerceSandbox:
             if args.get("search"):
                 chosen = [p for p in chosen if args["search"].lower() in p["name"].lower()]
             ids = [p["id"] for p in _ordered(chosen, "created")]
-            return _paged([self.product_json(i) for i in ids])
+            return _paged(ids, self.product_json)
 
     def _api_product(self, product_id: int) -> Any:
         with self._lock:
@@ -775,7 +775,7 @@ class WooCommerceSandbox:
             parent = self.products.get(product_id)
             if parent is None:
                 raise _not_found()
-            return _paged([self.product_json(v) for v in parent["variation_ids"]])
+            return _paged(list(parent["variation_ids"]), self.product_json)
 
     def _variation(self, product_id: int, variation_id: int) -> dict[str, Any]:
         variation = self.products.get(variation_id)
@@ -1119,14 +1119,16 @@ def _int_arg(name: str, default: int) -> int:
         raise ApiError(400, "rest_invalid_param", f"Invalid parameter(s): {name}") from None
 
 
-def _paged(rows: list[Any]) -> Response:
-    """One page of ``rows`` (``page``, ``per_page`` ≤ 100) with ``X-WP-Total``, ``X-WP-TotalPages`` and ``Link``."""
+def _paged(rows: list[Any], build: Callable[[Any], Any] | None = None) -> Response:
+    """One page of ``rows`` (``page``, ``per_page`` ≤ 100) with ``X-WP-Total``, ``X-WP-TotalPages`` and ``Link``;
+    ``build`` turns each row of the page (only of the page) into its resource."""
     page = max(_int_arg("page", 1), 1)
     per_page = _int_arg("per_page", 10)
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): per_page")
     pages = max(1, math.ceil(len(rows) / per_page)) if rows else 0
-    response = jsonify(rows[(page - 1) * per_page: page * per_page])
+    chunk = rows[(page - 1) * per_page: page * per_page]
+    response = jsonify([build(row) for row in chunk] if build is not None else chunk)
     response.headers["X-WP-Total"] = str(len(rows))
     response.headers["X-WP-TotalPages"] = str(pages)
     link = lambda n: f"<{request.base_url}?{urlencode({**request.args.to_dict(), 'page': n})}>"  # noqa: E731
