@@ -3,8 +3,8 @@
 A "sync all products" page books the opening stock of its new products in one opening-balance
 document; the per-product guarantee that no product gets two store openings moves to its line.
 
-Revision ID: 0013_sync
-Revises: 0012_invoice_revenue_account
+Revision ID: 0015_sync
+Revises: 0014_inbox_dispatch
 Create Date: 2026-11-28 04:15:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_sync'
-down_revision = '0012_invoice_revenue_account'
+revision = '0015_sync'
+down_revision = '0014_inbox_dispatch'
 branch_labels = None
 depends_on = None
 
