@@ -27,7 +27,15 @@ from sqlalchemy import event
 from core import create_app
 from core.extensions import db
 from core.integration import connections
-from core.models import Branch, Client, Product, SalesInvoice, StoreOrder, WebhookDelivery, Warehouse
+from core.models import (
+    Branch,
+    Client,
+    Product,
+    SalesInvoice,
+    StoreOrder,
+    Warehouse,
+    WebhookDelivery,
+)
 from core.plugins import registry
 from core.services import invoices as invoice_service
 from core.services.chart import seed_default_chart

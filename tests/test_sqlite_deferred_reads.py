@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
+from core.dbsetup import DEFERRED
 from core.extensions import db
 from core.models import Client
 from core.services.transaction import atomic
@@ -88,25 +89,21 @@ def test_a_writer_does_not_block_a_reader(app):
         db.session.remove()
 
 
-def test_on_sqlite_reads_begin_deferred_and_atomic_begins_immediate(app):
+def test_on_sqlite_reads_begin_deferred_and_writes_or_locking_reads_begin_immediate(app):
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             assert db.engine.dialect.name == "postgresql"  # row locks there; no BEGIN mode to choose
             return
-        begins: list[str] = []
-
-        def note(_conn, _cursor, statement, *_args) -> None:
-            if statement.startswith("BEGIN"):
-                begins.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", note)
         try:
             clients()
+            assert db.session.connection().info.get(DEFERRED) is True
+            db.session.commit()
             with atomic():
                 db.session.add(Client(name="a write"))
-            clients()
+                db.session.flush()
+                assert not db.session.connection().info.get(DEFERRED)
+            db.session.execute(select(Client).with_for_update()).all()
+            assert not db.session.connection().info.get(DEFERRED)
             db.session.commit()
         finally:
-            event.remove(db.engine, "before_cursor_execute", note)
             db.session.remove()
-        assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
