@@ -6,7 +6,9 @@ in this process, one after the other, like one worker. Follow-up jobs go to a qu
 (a worker hands them to Redis). Printed per database: bookings/s, statements and commits per booking,
 follow-up jobs per booking and the share of the time spent in ``post_invoice`` (the posting service),
 next to the posting service alone on the same drafts and database (the floor of the booking path).
-Run: ``python bench/book_orders.py [-n 300] [--database-url URL ...] [--profile]``.
+``--synchronous FULL,NORMAL`` runs SQLite once per durability setting (the ledger ships FULL).
+Run: ``python bench/book_orders.py [-n 300] [--runs 3] [--database-url URL ...] [--synchronous FULL,NORMAL]
+[--profile]``.
 """
 from __future__ import annotations
 
@@ -140,8 +142,12 @@ class Counts:
             self.commits += 1
 
 
-def run(url: str, n: int, profile: bool) -> dict[str, float]:
+def run(url: str, n: int, profile: bool, synchronous: str | None = None) -> dict[str, float]:
+    import core.dbsetup
     from core.integration.tasks import process_delivery
+
+    if synchronous and hasattr(core.dbsetup, "SYNCHRONOUS"):
+        core.dbsetup.SYNCHRONOUS = synchronous
 
     app, ids, queue = prepare(url, n)
     posting = [0.0]
@@ -183,9 +189,17 @@ def run(url: str, n: int, profile: bool) -> dict[str, float]:
             "jobs": sum(queue.jobs.values()) / n, "posting": posting[0] / elapsed}
 
 
-def database_urls(given: list[str], workdir: Path) -> list[tuple[str, str]]:
+def database_urls(given: list[str], workdir: Path, modes: list[str]) -> list[tuple[str, str, str | None]]:
+    """(label, url, SQLite synchronous mode) per run of a round."""
     urls = given or [f"sqlite:///{workdir / 'bench.sqlite'}"]
-    return [(url.split(":", 1)[0].split("+", 1)[0], url) for url in urls]
+    runs: list[tuple[str, str, str | None]] = []
+    for url in urls:
+        name = url.split(":", 1)[0].split("+", 1)[0]
+        if name == "sqlite" and modes:
+            runs += [(f"{name}/{mode}", url, mode) for mode in modes]
+        else:
+            runs.append((name, url, None))
+    return runs
 
 
 def main() -> None:
@@ -194,22 +208,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per database (interleaved)")
     parser.add_argument("--database-url", action="append", default=[],
                         help="a database to run on (repeatable; its tables are dropped); default a temporary SQLite file")
+    parser.add_argument("--synchronous", default="", help="SQLite PRAGMA synchronous values to compare, e.g. FULL,NORMAL")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        urls = database_urls(args.database_url, Path(workdir))
-        print(f"{'database':<11} {'run':>3} {'bookings/s':>11} {'stmts/booking':>14} {'commits/booking':>16}"
+        modes = [mode.strip().upper() for mode in args.synchronous.split(",") if mode.strip()]
+        urls = database_urls(args.database_url, Path(workdir), modes)
+        print(f"{'database':<14} {'run':>3} {'bookings/s':>11} {'stmts/booking':>14} {'commits/booking':>16}"
               f" {'jobs/booking':>13} {'posting share':>14}")
-        results: dict[str, list[float]] = {name: [] for name, _ in urls}
+        results: dict[str, list[float]] = {name: [] for name, _, _ in urls}
         for number in range(args.runs):
-            for name, url in urls:
-                figures = run(url, args.n, args.profile and number == 0)
+            for name, url, mode in urls:
+                figures = run(url, args.n, args.profile and number == 0, mode)
                 results[name].append(figures["per_s"])
-                print(f"{name:<11} {number + 1:>3} {figures['per_s']:>11.1f} {figures['statements']:>14.1f}"
+                print(f"{name:<14} {number + 1:>3} {figures['per_s']:>11.1f} {figures['statements']:>14.1f}"
                       f" {figures['commits']:>16.1f} {figures['jobs']:>13.2f} {figures['posting']:>14.0%}")
         for name, rates in results.items():
             rates.sort()
-            print(f"{name:<11} bookings/s min/median/max {rates[0]:.1f} / {rates[len(rates) // 2]:.1f} / {rates[-1]:.1f}"
+            print(f"{name:<14} bookings/s min/median/max {rates[0]:.1f} / {rates[len(rates) // 2]:.1f} / {rates[-1]:.1f}"
                   f"  (goal 40)")
 
 
