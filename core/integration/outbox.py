@@ -52,6 +52,8 @@ CLAIM_LEASE = timedelta(minutes=2)
 #: Rows read per round.
 ROUND = 100
 _DISPATCHING = "mizan_outbox_dispatching"
+#: Set when events were committed during a round: the round reads the outbox once more.
+_AGAIN = "mizan_outbox_again"
 
 
 def init_app(app: Flask) -> None:
@@ -63,27 +65,110 @@ def dispatch_pending() -> int:
     """Queue the jobs of every event waiting in the outbox; returns how many events were dispatched.
 
     Safe to run in any number of processes at once: each event is claimed by one conditional
-    UPDATE. When a job cannot be queued (Redis down) the event is released and stays pending,
-    and the round stops; nothing is raised. Runs after each commit that recorded events, from
-    ``flask jobs recover``, as a periodic job and at the start of the background thread.
+    UPDATE (a round claims its events with one statement). When a job cannot be queued (Redis
+    down) the event is released and stays pending, and the round stops; nothing is raised. Runs
+    after each commit that recorded events, from ``flask jobs recover``, as a periodic job and at
+    the start of the background thread. A round costs three short transactions however many events
+    it dispatches (read, claim, mark dispatched).
     """
     if g.get(_DISPATCHING):  # a commit made while dispatching: the running round picks its rows up
+        setattr(g, _AGAIN, True)
         return 0
     setattr(g, _DISPATCHING, True)
     try:
         dispatched = 0
         while True:
-            waiting = _waiting()
+            g.pop(_AGAIN, None)
+            waiting = _waiting_kinds()
             if not waiting:
                 return dispatched
-            for event_id in waiting:
-                if not _claim(event_id):
-                    continue
-                if not _enqueue_jobs(event_id):
-                    return dispatched
-                dispatched += 1
+            done, complete = _dispatch_round(waiting)
+            dispatched += done
+            if not complete or (len(waiting) < ROUND and not g.get(_AGAIN)):
+                return dispatched
     finally:
         g.pop(_DISPATCHING, None)
+        g.pop(_AGAIN, None)
+
+
+def _dispatch_round(waiting: dict[int, str]) -> tuple[int, bool]:
+    """Claim ``waiting`` (event id -> kind), queue the jobs of those claimed, mark them dispatched;
+    how many were, and whether every job could be queued."""
+    claimed = _claim_all(list(waiting))
+    plugins = registry()
+    names_of: dict[str, list[str]] = {}
+    queued: list[int] = []
+    try:
+        for event_id in claimed:
+            kind = waiting[event_id]
+            if kind not in names_of:
+                hook = HOOKS.get(kind)
+                names_of[kind] = plugins.implementers(hook) if hook else []
+            db.session.commit()  # no transaction stays open while jobs are queued (they may run inline)
+            for name in names_of[kind]:
+                enqueue(DELIVER_JOB, event_id, name, unique=f"outbox-{event_id}-{name}")
+            queued.append(event_id)
+    except Exception as error:
+        db.session.rollback()
+        failed = claimed[len(queued)]
+        log.warning("outbox event %s could not be queued (%s: %s); it stays pending", failed,
+                    type(error).__name__, error)
+        with atomic():
+            _mark_dispatched(queued)
+            db.session.execute(
+                update(OutboxEvent).where(OutboxEvent.id == failed)
+                .values(claimed_at=None, attempts=OutboxEvent.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            released = claimed[len(queued) + 1:]
+            if released:
+                db.session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id.in_(released)).values(claimed_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+        return len(queued), False
+    if queued:
+        with atomic():
+            _mark_dispatched(queued)
+    return len(queued), True
+
+
+def _mark_dispatched(event_ids: list[int]) -> None:
+    if event_ids:
+        db.session.execute(
+            update(OutboxEvent).where(OutboxEvent.id.in_(event_ids)).values(dispatched_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _waiting_kinds() -> dict[int, str]:
+    """The next round of events not dispatched nor claimed by a live dispatcher: id -> kind, oldest first."""
+    stale = utcnow() - CLAIM_LEASE
+    rows = db.session.execute(
+        select(OutboxEvent.id, OutboxEvent.kind)
+        .where(OutboxEvent.dispatched_at.is_(None))
+        .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < stale))
+        .order_by(OutboxEvent.id)
+        .limit(ROUND)
+    ).all()
+    db.session.commit()  # end the read transaction
+    return {event_id: kind for event_id, kind in rows}
+
+
+def _claim_all(event_ids: list[int]) -> list[int]:
+    """Take the events for this dispatcher with one conditional UPDATE; the ids taken, in order
+    (those another dispatcher took or dispatched first are left out)."""
+    now = utcnow()
+    with atomic():
+        claimed = set(db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(event_ids), OutboxEvent.dispatched_at.is_(None))
+            .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < now - CLAIM_LEASE))
+            .values(claimed_at=now)
+            .returning(OutboxEvent.id)
+            .execution_options(synchronize_session=False)
+        ).scalars())
+    return [event_id for event_id in event_ids if event_id in claimed]
 
 
 def pending_count() -> int:
@@ -93,59 +178,9 @@ def pending_count() -> int:
     return len(rows)
 
 
-def _waiting() -> list[int]:
-    stale = utcnow() - CLAIM_LEASE
-    ids = list(db.session.execute(
-        select(OutboxEvent.id)
-        .where(OutboxEvent.dispatched_at.is_(None))
-        .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < stale))
-        .order_by(OutboxEvent.id)
-        .limit(ROUND)
-    ).scalars())
-    db.session.commit()  # end the read transaction
-    return ids
-
-
 def _claim(event_id: int) -> bool:
-    """Take the event for this dispatcher; ``False`` when another took (or dispatched) it first."""
-    now = utcnow()
-    with atomic():
-        claimed = db.session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == event_id, OutboxEvent.dispatched_at.is_(None))
-            .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < now - CLAIM_LEASE))
-            .values(claimed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return claimed == 1
-
-
-def _enqueue_jobs(event_id: int) -> bool:
-    """Queue one job per enabled plugin implementing the event's hook; mark the event dispatched."""
-    row = db.session.get(OutboxEvent, event_id)
-    hook = HOOKS.get(row.kind)
-    names = registry().implementers(hook) if hook else []
-    db.session.commit()
-    try:
-        for name in names:
-            enqueue(DELIVER_JOB, event_id, name, unique=f"outbox-{event_id}-{name}")
-    except Exception as error:
-        db.session.rollback()
-        log.warning("outbox event %s could not be queued (%s: %s); it stays pending", event_id,
-                    type(error).__name__, error)
-        with atomic():
-            db.session.execute(
-                update(OutboxEvent).where(OutboxEvent.id == event_id)
-                .values(claimed_at=None, attempts=OutboxEvent.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-        return False
-    with atomic():
-        db.session.execute(
-            update(OutboxEvent).where(OutboxEvent.id == event_id).values(dispatched_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-    return True
+    """Take one event for this dispatcher; ``False`` when another took (or dispatched) it first."""
+    return _claim_all([event_id]) == [event_id]
 
 
 def deliver(event_id: int, plugin_name: str) -> str:

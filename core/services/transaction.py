@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
+from core.dbsetup import WRITE_OPTION
 from core.extensions import db
 from core.services import domain_events
 
@@ -50,6 +51,8 @@ def atomic() -> Iterator[Session]:
         session.commit()
     session.info[DEPTH] = 1
     try:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={WRITE_OPTION: True})  # BEGIN IMMEDIATE (core.dbsetup)
         yield session
         if session.info.pop(DOOMED, None):
             raise TransactionRolledBack("an inner transaction failed and rolled everything back")
