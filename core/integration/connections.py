@@ -11,6 +11,8 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -99,19 +101,32 @@ def store_for_key(key: str) -> StoreConnection | None:
     ).scalar_one_or_none()
 
 
+#: A store's own columns, each under its attribute's name (the store is built without the ORM).
+_STORE_COLUMNS = tuple(
+    attribute.columns[0].label(attribute.key)
+    for attribute in sa_inspect(StoreConnection).column_attrs
+    if getattr(attribute.columns[0], "table", None) is StoreConnection.__table__
+)
+
 #: The store of a key and whether its platform's plugin is enabled: one indexed query (key_hash is unique).
 _STORE_FOR_WEBHOOK = (
-    select(StoreConnection, PluginRecord.enabled)
-    .outerjoin(PluginRecord, PluginRecord.name == StoreConnection.platform)
-    .where(StoreConnection.key_hash == bindparam("key_hash"))
+    select(*_STORE_COLUMNS, PluginRecord.__table__.c.enabled.label("plugin_enabled"))
+    .select_from(StoreConnection.__table__.outerjoin(
+        PluginRecord.__table__, PluginRecord.__table__.c.name == StoreConnection.__table__.c.platform))
+    .where(StoreConnection.__table__.c.key_hash == bindparam("key_hash"))
 )
 
 
-def store_for_webhook(key: str) -> tuple[StoreConnection | None, bool]:
-    """The store a connection key belongs to, and whether its platform is enabled, in one query
-    (the webhook endpoint asks it on every delivery; the enabled-plugins query is not needed)."""
-    row = db.session.execute(_STORE_FOR_WEBHOOK, {"key_hash": _hash(key)}).one_or_none()
-    return (None, False) if row is None else (row[0], bool(row[1]))
+def store_for_webhook(connection: Connection, key: str) -> tuple[StoreConnection | None, bool]:
+    """The store a connection key belongs to, and whether its platform is enabled, in one query on
+    ``connection`` (the webhook endpoint asks it on every delivery; the enabled-plugins query is not
+    needed). The store is a plain, unsaved object: what the plugin reads to verify, not a session's row."""
+    row = connection.execute(_STORE_FOR_WEBHOOK, {"key_hash": _hash(key)}).one_or_none()
+    if row is None:
+        return None, False
+    values = row._asdict()
+    enabled = bool(values.pop("plugin_enabled"))
+    return StoreConnection(**values), enabled
 
 
 def webhook_url(key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.dbsetup import WRITE_OPTION
@@ -18,6 +19,30 @@ DOOMED = "mizan.atomic_doomed"
 
 class TransactionRolledBack(RuntimeError):
     """An inner ``atomic()`` failed, so the outer one has nothing left to commit."""
+
+
+def begin_writing(session: Session | None = None) -> Session:
+    """Start a transaction that will write: a read transaction left open by earlier queries is
+    closed first, and on SQLite the new one begins with ``BEGIN IMMEDIATE`` (core.dbsetup), so it
+    never has to upgrade a read snapshot (which fails at once when another writer committed).
+
+    ``atomic()`` starts with it; a request that reads and then writes without ``atomic()`` (the
+    webhook acknowledgement) calls it before its first statement.
+    """
+    session = session or db.session()
+    if session.in_transaction():
+        session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={WRITE_OPTION: True})  # BEGIN IMMEDIATE (core.dbsetup)
+    return session
+
+
+@contextmanager
+def writing_connection() -> Iterator[Connection]:
+    """A Core connection of its own, outside the session, whose transactions will write (on SQLite
+    they begin with ``BEGIN IMMEDIATE``): for a hot path that writes one row without the ORM."""
+    with db.engine.connect() as connection:
+        yield connection.execution_options(**{WRITE_OPTION: True})
 
 
 @contextmanager
@@ -45,14 +70,9 @@ def atomic() -> Iterator[Session]:
         finally:
             session.info[DEPTH] = depth
         return
-    if session.in_transaction():
-        # Close a read transaction left open by earlier queries so the write
-        # transaction starts fresh (on SQLite it must start with BEGIN IMMEDIATE).
-        session.commit()
     session.info[DEPTH] = 1
     try:
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={WRITE_OPTION: True})  # BEGIN IMMEDIATE (core.dbsetup)
+        begin_writing(session)
         yield session
         if session.info.pop(DOOMED, None):
             raise TransactionRolledBack("an inner transaction failed and rolled everything back")
