@@ -1,7 +1,7 @@
 """Gap-free document numbers from the sequences table (the row is locked until commit)."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from core.extensions import db
 from core.models import Sequence
@@ -34,3 +34,17 @@ def next_number(document_type: str) -> str:
         row = db.session.execute(statement).one()
     prefix, value = row
     return f"{prefix}-{value:06d}"
+
+
+_BUMP_MANY = (
+    update(Sequence)
+    .where(Sequence.name.in_(bindparam("names", expanding=True)))
+    .values(last_value=Sequence.last_value + 1)
+    .returning(Sequence.name, Sequence.prefix, Sequence.last_value)
+)
+
+
+def next_numbers(*document_types: str) -> list[str]:
+    """Reserve the next number of each of ``document_types`` (distinct) in one statement."""
+    found = {name: f"{prefix}-{value:06d}" for name, prefix, value in db.session.execute(_BUMP_MANY, {"names": list(document_types)})}
+    return [found[name] if name in found else next_number(name) for name in document_types]
