@@ -32,6 +32,7 @@ from sqlalchemy import event
 from core import create_app
 from core.extensions import db
 from core.models import Account, Branch, Client, Product, StockLevel, Warehouse
+from core.services import domain_events
 from core.services.chart import seed_default_chart
 from core.services.company import company_settings
 from core.services.inbound import InboundDraft, InboundLineDraft, post_inbound
@@ -55,9 +56,13 @@ class Counter:
         self.count += 1
 
 
-def prepare(url: str, stock: int) -> tuple[Any, dict[str, Any], Counter]:
+def prepare(url: str, stock: int, dispatch: bool = False) -> tuple[Any, dict[str, Any], Counter]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(),
                       "SECRET_KEY": secrets.token_hex(32)})
+    if not dispatch:
+        # Posting alone: the integration's after-commit outbox dispatcher (which queues plugin
+        # jobs in transactions of its own) is measured only with --dispatch.
+        app.extensions[domain_events.LISTENERS] = []
     counter = Counter()
     with app.app_context():
         db.drop_all()
@@ -269,12 +274,14 @@ def main() -> None:
     parser.add_argument("--database-url", action="append", help="use this database (emptied); repeatable")
     parser.add_argument("--pg-admin-url", default=os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--pg-database", default="mizan_bench_post", help="PostgreSQL database created for the run")
+    parser.add_argument("--dispatch", action="store_true",
+                        help="keep the after-commit outbox dispatcher running after each posting")
     parser.add_argument("--no-returns", action="store_true", help="skip timing return invoices")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as workdir:
         for name, url in database_urls(args, Path(workdir)).items():
-            app, ids, counter = prepare(url, 4 * args.n * args.rounds + 10)
+            app, ids, counter = prepare(url, 4 * args.n * args.rounds + 10, args.dispatch)
             ratios, service_runs, floor_runs, return_runs = [], [], [], []
             for _ in range(args.rounds):
                 service, invoice_ids = run_service(app, ids, args.n, counter)
@@ -287,7 +294,9 @@ def main() -> None:
             with app.app_context():
                 left = db.session.execute(db.select(db.func.sum(StockLevel.quantity))).scalar()
                 db.engine.dispose()
-            print(f"\n{name}: {args.n} invoices x {args.rounds} interleaved rounds (stock left {left})")
+            dispatcher = "with" if args.dispatch else "without"
+            print(f"\n{name}: {args.n} invoices x {args.rounds} interleaved rounds, {dispatcher} the after-commit"
+                  f" outbox dispatcher (stock left {left})")
             print(f"  {'path':<16} {'invoices/s (min/med/max)':>26} {'statements':>11} {'CPU ms':>7}")
             for label, runs in (("service layer", service_runs), ("plain-SQL floor", floor_runs), ("returns (svc)", return_runs)):
                 if runs:

@@ -19,7 +19,7 @@ from core.services.numbering import next_numbers
 from core.services.pricing import PricedLine, compute_invoice_amounts
 from core.services.refdata import accounts_by_id
 from core.services.refdata import vat_rate as company_vat_rate
-from core.services.rows import persistent
+from core.services.rows import execute, persistent
 from core.services.stock import StockBatch
 from core.services.transaction import atomic
 
@@ -116,7 +116,8 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     """
     if draft.status not in ("approved", "paid"):
         raise Invalid("status must be 'approved' or 'paid'.", {"status": ["approved or paid"]})
-    parties = db.session.execute(
+    db.session.flush()  # ORM rows of the caller's transaction, before the Core statements below
+    parties = execute(
         _PARTIES, {"client_id": draft.client_id, "branch_id": draft.branch_id, "warehouse_id": draft.warehouse_id}
     ).one()
     if parties.client is None:
@@ -214,9 +215,9 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         "revenue_account_id": revenue if draft.revenue_account_id is not None else None,
         "created_at": now,
     }
-    invoice_id: int = db.session.execute(_INSERT_INVOICE, row).scalar_one()
+    invoice_id: int = execute(_INSERT_INVOICE, row).scalar_one()
     if draft.lines:
-        db.session.execute(
+        execute(
             _INSERT_LINES,
             [
                 {
@@ -267,6 +268,7 @@ def write_payment(
 
     ``received``: money account debited, receivable credited; ``refunded``: the reverse.
     """
+    db.session.flush()
     receivable = account_by_role("receivable")
     money_side, receivable_side = (
         (Posting(account_id, debit=amount, branch_id=branch_id), Posting(receivable, credit=amount, branch_id=branch_id))
@@ -297,5 +299,5 @@ def write_payment(
         "journal_entry_id": entry_id,
         "created_at": now,
     }
-    voucher_id: int = db.session.execute(_INSERT_VOUCHER, row).scalar_one()
+    voucher_id: int = execute(_INSERT_VOUCHER, row).scalar_one()
     return persistent(PaymentVoucher(id=voucher_id, **row))

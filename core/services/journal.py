@@ -15,6 +15,7 @@ from core.models import Account, JournalEntry, JournalLine
 from core.money import ZERO, money
 from core.services.errors import Conflict, Invalid, NotFound
 from core.services.numbering import next_number
+from core.services.rows import execute
 from core.services.transaction import atomic
 
 
@@ -126,12 +127,12 @@ def insert_entry(
     created_at: datetime,
 ) -> int:
     """Insert an entry whose ``lines`` passed :func:`checked_lines` (two statements); returns its id."""
-    entry_id: int = db.session.execute(
+    entry_id: int = execute(
         _INSERT_ENTRY,
         {"number": number, "date": entry_date, "memo": memo, "source_type": source_type,
          "source_number": source_number, "reverses_id": None, "created_at": created_at},
     ).scalar_one()
-    db.session.execute(
+    execute(
         _INSERT_LINES,
         [
             {"entry_id": entry_id, "account_id": p.account_id, "debit": money(p.debit),

@@ -5,6 +5,7 @@ from sqlalchemy import bindparam, update
 
 from core.extensions import db
 from core.models import Sequence
+from core.services.rows import execute
 from core.services.upsert import insert_ignoring_conflicts
 
 PREFIXES = {
@@ -46,5 +47,5 @@ _BUMP_MANY = (
 
 def next_numbers(*document_types: str) -> list[str]:
     """Reserve the next number of each of ``document_types`` (distinct) in one statement."""
-    found = {name: f"{prefix}-{value:06d}" for name, prefix, value in db.session.execute(_BUMP_MANY, {"names": list(document_types)})}
+    found = {name: f"{prefix}-{value:06d}" for name, prefix, value in execute(_BUMP_MANY, {"names": list(document_types)})}
     return [found[name] if name in found else next_number(name) for name in document_types]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.extensions import db
 from core.models import Account, CompanySettings
 from core.services.company import company_settings
+from core.services.rows import execute
 
 #: Session-info key of the cache.
 KEY = "mizan.refdata"
@@ -75,7 +76,7 @@ def accounts_by_role(keys: Iterable[str]) -> dict[str, AccountInfo]:
     cache = _cache()
     missing = [key for key in keys if key not in cache.by_role]
     if missing:
-        _remember(cache, db.session.execute(_BY_ROLE, {"keys": missing}))
+        _remember(cache, execute(_BY_ROLE, {"keys": missing}))
     return {key: cache.by_role[key] for key in keys if key in cache.by_role}
 
 
@@ -84,7 +85,7 @@ def accounts_by_id(ids: Iterable[int]) -> dict[int, AccountInfo]:
     cache = _cache()
     missing = [i for i in ids if i not in cache.by_id]
     if missing:
-        _remember(cache, db.session.execute(_BY_ID, {"ids": missing}))
+        _remember(cache, execute(_BY_ID, {"ids": missing}))
     return {i: cache.by_id[i] for i in ids if i in cache.by_id}
 
 

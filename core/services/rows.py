@@ -1,13 +1,20 @@
 """Rows written with Core statements handed back as ORM objects, without a flush or a re-read."""
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.orm import make_transient_to_detached
 
 from core.extensions import db
 
 T = TypeVar("T")
+
+
+def execute(statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    """Run a Core ``statement`` on the session's connection (no ORM layer, no autoflush: flush first
+    when ORM rows the statement refers to may be pending)."""
+    return db.session.connection().execute(statement, parameters)
 
 
 def persistent(instance: T) -> T:

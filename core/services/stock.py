@@ -14,6 +14,7 @@ from core.money import ZERO, money, quantity, unit_cost
 from core.services import domain_events
 from core.services.domain_events import stock_moved
 from core.services.errors import InsufficientStock, Invalid
+from core.services.rows import execute
 from core.services.upsert import insert_ignoring_conflicts
 
 
@@ -162,7 +163,7 @@ class StockBatch:
 
     def __init__(self, warehouse_id: int, product_ids: list[int]) -> None:
         self.warehouse_id = warehouse_id
-        rows = db.session.execute(
+        rows = execute(
             _PRODUCTS_WITH_LEVELS, {"warehouse_id": warehouse_id, "product_ids": sorted(set(product_ids))}
         )
         self.products: dict[int, DocumentStock] = {
@@ -221,14 +222,14 @@ class StockBatch:
             [{"product_id": m.product_id, "warehouse_id": self.warehouse_id, "quantity": ZERO, "value": ZERO}
              for m in missing],
         )
-        db.session.execute(
+        execute(
             _UPDATE_LEVEL,
             [{"p": level.product_id, "w": self.warehouse_id, "q": level.quantity, "v": level.value} for level in changed],
         )
         for movement in self.movements:
             movement["source_number"] = source_number
             movement["created_at"] = created_at
-        db.session.execute(_INSERT_MOVEMENTS, self.movements)
+        execute(_INSERT_MOVEMENTS, self.movements)
         session = db.session()
         for level in changed:
             domain_events.stock_moved(session, level.product_id, self.warehouse_id)
