@@ -20,7 +20,7 @@ from core.services.pricing import PricedLine, compute_invoice_amounts
 from core.services.refdata import accounts_by_id
 from core.services.refdata import vat_rate as company_vat_rate
 from core.services.rows import execute, persistent
-from core.services.stock import StockBatch
+from core.services.stock import PRODUCTS_WITH_LEVELS, StockBatch
 from core.services.transaction import atomic
 
 
@@ -90,11 +90,14 @@ def _invoice_with_key(key: str | None) -> SalesInvoice | None:
 
 _CLIENTS, _BRANCHES, _WAREHOUSES = Client.__table__.c, Branch.__table__.c, Warehouse.__table__.c
 #: The client's name (for the memo) and whether the branch and warehouse exist, in one statement.
-_PARTIES = select(
+_PARTY_COLUMNS = (
     select(_CLIENTS.name).where(_CLIENTS.id == bindparam("client_id")).scalar_subquery().label("client"),
     exists().where(_BRANCHES.id == bindparam("branch_id")).label("branch"),
     exists().where(_WAREHOUSES.id == bindparam("warehouse_id")).label("warehouse"),
 )
+_PARTIES = select(*_PARTY_COLUMNS)
+#: The document's products, their stock levels (locked) and the parties, in one statement.
+_PRODUCTS_AND_PARTIES = PRODUCTS_WITH_LEVELS.add_columns(*_PARTY_COLUMNS)
 _INVOICES = SalesInvoice.__table__
 _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
 _INSERT_LINES = insert(InvoiceLine.__table__)
@@ -117,7 +120,11 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     if draft.status not in ("approved", "paid"):
         raise Invalid("status must be 'approved' or 'paid'.", {"status": ["approved or paid"]})
     db.session.flush()  # ORM rows of the caller's transaction, before the Core statements below
-    parties = execute(
+    stock = StockBatch(
+        draft.warehouse_id, [line.product_id for line in draft.lines], _PRODUCTS_AND_PARTIES,
+        client_id=draft.client_id, branch_id=draft.branch_id,
+    )
+    parties = stock.first_row or execute(
         _PARTIES, {"client_id": draft.client_id, "branch_id": draft.branch_id, "warehouse_id": draft.warehouse_id}
     ).one()
     if parties.client is None:
@@ -126,7 +133,6 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         raise _missing("branch_id", "Branch", draft.branch_id)
     if not parties.warehouse:
         raise _missing("warehouse_id", "Warehouse", draft.warehouse_id)
-    stock = StockBatch(draft.warehouse_id, [line.product_id for line in draft.lines])
     for i, line in enumerate(draft.lines):
         if line.product_id not in stock.products:
             raise _missing(f"lines.{i}.product_id", "Product", line.product_id)

@@ -89,17 +89,19 @@ def checked_lines(
     Raises :class:`Invalid` when the entry does not balance, is empty, or posts to a missing or
     group account; ``accounts(ids)`` gives the accounts that exist (with ``code`` and ``is_group``).
     """
-    lines = [p for p in postings if money(p.debit) or money(p.credit)]
+    rounded = [(p, money(p.debit), money(p.credit)) for p in postings]
+    nonzero = [(p, d, c) for p, d, c in rounded if d or c]
+    lines = [p for p, _, _ in nonzero]
     if not lines and source_type != "manual":
         return None
     errors: list[str] = []
-    for index, posting in enumerate(lines, start=1):
-        if money(posting.debit) < 0 or money(posting.credit) < 0:
+    for index, (_, d, c) in enumerate(nonzero, start=1):
+        if d < 0 or c < 0:
             errors.append(f"line {index}: amounts cannot be negative")
-        if money(posting.debit) and money(posting.credit):
+        if d and c:
             errors.append(f"line {index}: a line is either a debit or a credit")
-    debit = sum((money(p.debit) for p in lines), ZERO)
-    credit = sum((money(p.credit) for p in lines), ZERO)
+    debit = sum((d for _, d, _ in nonzero), ZERO)
+    credit = sum((c for _, _, c in nonzero), ZERO)
     if not lines:
         errors.append("an entry needs at least one non-zero line")
     if debit != credit:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 
 from core.extensions import db
 from core.models import Product, StockLevel, StockMovement
@@ -128,7 +128,7 @@ _LEVELS = (
 )
 #: Products with their level in one warehouse; the level rows are locked in product order
 #: (``FOR UPDATE`` in the sub-select on PostgreSQL; SQLite transactions hold the write lock).
-_PRODUCTS_WITH_LEVELS = (
+PRODUCTS_WITH_LEVELS = (
     select(_PRODUCT.id, _PRODUCT.code, _PRODUCT.name, _PRODUCT.stock_tracked, _LEVELS.c.quantity, _LEVELS.c.value)
     .select_from(Product.__table__)
     .outerjoin(_LEVELS, _LEVELS.c.product_id == _PRODUCT.id)
@@ -161,11 +161,14 @@ class DocumentStock:
 class StockBatch:
     """The stock a document moves: read and locked in one query, written in two statements."""
 
-    def __init__(self, warehouse_id: int, product_ids: list[int]) -> None:
+    def __init__(
+        self, warehouse_id: int, product_ids: list[int], query: Select[Any] = PRODUCTS_WITH_LEVELS, **parameters: Any
+    ) -> None:
+        """``query``: :data:`PRODUCTS_WITH_LEVELS`, or it with more columns (given ``parameters``),
+        whose values on the first row are kept in :attr:`first_row`."""
         self.warehouse_id = warehouse_id
-        rows = execute(
-            _PRODUCTS_WITH_LEVELS, {"warehouse_id": warehouse_id, "product_ids": sorted(set(product_ids))}
-        )
+        rows = execute(query, {"warehouse_id": warehouse_id, "product_ids": sorted(set(product_ids)), **parameters}).all()
+        self.first_row: Row[Any] | None = rows[0] if rows else None
         self.products: dict[int, DocumentStock] = {
             row.id: DocumentStock(
                 row.id, row.code, row.name, row.stock_tracked,
