@@ -153,8 +153,6 @@ class DocumentStock:
     stock_tracked: bool
     quantity: Decimal
     value: Decimal
-    #: False while the warehouse has no level row for the product.
-    has_level: bool
     changed: bool = False
 
 
@@ -167,13 +165,21 @@ class StockBatch:
         """``query``: :data:`PRODUCTS_WITH_LEVELS`, or it with more columns (given ``parameters``),
         whose values on the first row are kept in :attr:`first_row`."""
         self.warehouse_id = warehouse_id
-        rows = execute(query, {"warehouse_id": warehouse_id, "product_ids": sorted(set(product_ids)), **parameters}).all()
+        values = {"warehouse_id": warehouse_id, "product_ids": sorted(set(product_ids)), **parameters}
+        rows = execute(query, values).all()
+        missing = [row.id for row in rows if row.stock_tracked and row.quantity is None]
+        if missing:
+            # Rare (a product new to the warehouse): create its level rows, then lock them like the others.
+            insert_ignoring_conflicts(
+                StockLevel,
+                [{"product_id": p, "warehouse_id": warehouse_id, "quantity": ZERO, "value": ZERO} for p in missing],
+            )
+            rows = execute(query, values).all()
         self.first_row: Row[Any] | None = rows[0] if rows else None
         self.products: dict[int, DocumentStock] = {
             row.id: DocumentStock(
                 row.id, row.code, row.name, row.stock_tracked,
                 *((row.quantity, row.value) if row.quantity is not None else _NO_STOCK),
-                has_level=row.quantity is not None,
             )
             for row in rows
         }
@@ -219,12 +225,6 @@ class StockBatch:
         changed = [level for level in self.products.values() if level.changed]
         if not changed:
             return
-        missing = [level for level in changed if not level.has_level]
-        insert_ignoring_conflicts(
-            StockLevel,
-            [{"product_id": m.product_id, "warehouse_id": self.warehouse_id, "quantity": ZERO, "value": ZERO}
-             for m in missing],
-        )
         execute(
             _UPDATE_LEVEL,
             [{"p": level.product_id, "w": self.warehouse_id, "q": level.quantity, "v": level.value} for level in changed],
