@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import Select, bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -20,7 +22,7 @@ from core.services.pricing import PricedLine, compute_invoice_amounts
 from core.services.refdata import accounts_by_id
 from core.services.refdata import vat_rate as company_vat_rate
 from core.services.rows import execute, persistent
-from core.services.stock import PRODUCTS_WITH_LEVELS, StockBatch
+from core.services.stock import StockBatch, products_with_levels
 from core.services.transaction import atomic
 
 
@@ -96,8 +98,13 @@ _PARTY_COLUMNS = (
     exists().where(_WAREHOUSES.id == bindparam("warehouse_id")).label("warehouse"),
 )
 _PARTIES = select(*_PARTY_COLUMNS)
-#: The document's products, their stock levels (locked) and the parties, in one statement.
-_PRODUCTS_AND_PARTIES = PRODUCTS_WITH_LEVELS.add_columns(*_PARTY_COLUMNS)
+
+
+@lru_cache(maxsize=64)
+def _products_and_parties(count: int) -> Select[Any]:
+    """The document's products, their stock levels (locked) and the parties, in one statement."""
+    return products_with_levels(count).add_columns(*_PARTY_COLUMNS)
+
 _INVOICES = SalesInvoice.__table__
 _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
 _INSERT_LINES = insert(InvoiceLine.__table__)
@@ -121,7 +128,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
         raise Invalid("status must be 'approved' or 'paid'.", {"status": ["approved or paid"]})
     db.session.flush()  # ORM rows of the caller's transaction, before the Core statements below
     stock = StockBatch(
-        draft.warehouse_id, [line.product_id for line in draft.lines], _PRODUCTS_AND_PARTIES,
+        draft.warehouse_id, [line.product_id for line in draft.lines], _products_and_parties,
         client_id=draft.client_id, branch_id=draft.branch_id,
     )
     parties = stock.first_row or execute(

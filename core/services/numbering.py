@@ -1,7 +1,9 @@
 """Gap-free document numbers from the sequences table (the row is locked until commit)."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+from functools import lru_cache
+
+from sqlalchemy import Update, bindparam, update
 
 from core.extensions import db
 from core.models import Sequence
@@ -37,15 +39,22 @@ def next_number(document_type: str) -> str:
     return f"{prefix}-{value:06d}"
 
 
-_BUMP_MANY = (
-    update(Sequence)
-    .where(Sequence.name.in_(bindparam("names", expanding=True)))
-    .values(last_value=Sequence.last_value + 1)
-    .returning(Sequence.name, Sequence.prefix, Sequence.last_value)
-)
+_SEQUENCES = Sequence.__table__.c
+
+
+@lru_cache(maxsize=8)
+def _bump(count: int) -> Update:
+    """Bump ``count`` sequences (parameters ``n0``...) in one statement, built once per count."""
+    return (
+        update(Sequence.__table__)
+        .where(_SEQUENCES.name.in_([bindparam(f"n{i}") for i in range(count)]))
+        .values(last_value=_SEQUENCES.last_value + 1)
+        .returning(_SEQUENCES.name, _SEQUENCES.prefix, _SEQUENCES.last_value)
+    )
 
 
 def next_numbers(*document_types: str) -> list[str]:
     """Reserve the next number of each of ``document_types`` (distinct) in one statement."""
-    found = {name: f"{prefix}-{value:06d}" for name, prefix, value in execute(_BUMP_MANY, {"names": list(document_types)})}
+    rows = execute(_bump(len(document_types)), {f"n{i}": name for i, name in enumerate(document_types)})
+    found = {name: f"{prefix}-{value:06d}" for name, prefix, value in rows}
     return [found[name] if name in found else next_number(name) for name in document_types]
