@@ -143,6 +143,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     for i, line in enumerate(draft.lines):
         if line.product_id not in stock.products:
             raise _missing(f"lines.{i}.product_id", "Product", line.product_id)
+    stock.create_missing_levels()
     payment_account: int | None = None
     if draft.status == "paid":
         if draft.payment_account_id is not None:

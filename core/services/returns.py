@@ -150,6 +150,7 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
         invoice.warehouse_id,
         [invoice_lines[line.invoice_line_id].product_id for line in draft.lines if line.restock],
     )
+    stock.create_missing_levels()
     lines: list[dict[str, Any]] = []
     for requested in draft.lines:
         source = invoice_lines[requested.invoice_line_id]

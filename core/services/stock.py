@@ -176,21 +176,18 @@ class StockBatch:
         **parameters: Any,
     ) -> None:
         """``query(count)``: :func:`products_with_levels`, or it with more columns (given ``parameters``),
-        whose values on the first row are kept in :attr:`first_row`."""
+        whose values on the first row are kept in :attr:`first_row`. Call :meth:`create_missing_levels`
+        (once the warehouse is known to exist) before moving stock."""
         self.warehouse_id = warehouse_id
         ids = sorted(set(product_ids))
-        values = {"warehouse_id": warehouse_id, **{f"p{i}": p for i, p in enumerate(ids)}, **parameters}
-        statement = query(len(ids))
-        rows = execute(statement, values).all() if ids else []
-        missing = [row.id for row in rows if row.stock_tracked and row.quantity is None]
-        if missing:
-            # Rare (a product new to the warehouse): create its level rows, then lock them like the others.
-            insert_ignoring_conflicts(
-                StockLevel,
-                [{"product_id": p, "warehouse_id": warehouse_id, "quantity": ZERO, "value": ZERO} for p in missing],
-            )
-            rows = execute(statement, values).all()
+        self._values = {"warehouse_id": warehouse_id, **{f"p{i}": p for i, p in enumerate(ids)}, **parameters}
+        self._statement = query(len(ids))
+        self._load(execute(self._statement, self._values).all() if ids else [])
+        self.movements: list[dict[str, Any]] = []
+
+    def _load(self, rows: list[Row[Any]]) -> None:
         self.first_row: Row[Any] | None = rows[0] if rows else None
+        self._missing = [row.id for row in rows if row.stock_tracked and row.quantity is None]
         self.products: dict[int, DocumentStock] = {
             row.id: DocumentStock(
                 row.id, row.code, row.name, row.stock_tracked,
@@ -198,7 +195,17 @@ class StockBatch:
             )
             for row in rows
         }
-        self.movements: list[dict[str, Any]] = []
+
+    def create_missing_levels(self) -> None:
+        """Create the level rows of stock-tracked products new to the warehouse (rare), then lock
+        and read them like the others; no statement when none is missing."""
+        if self._missing:
+            insert_ignoring_conflicts(
+                StockLevel,
+                [{"product_id": p, "warehouse_id": self.warehouse_id, "quantity": ZERO, "value": ZERO}
+                 for p in self._missing],
+            )
+            self._load(execute(self._statement, self._values).all())
 
     def issue(self, product_id: int, qty: Decimal, *, kind: str, source_type: str) -> Decimal:
         """Take ``qty`` out at the moving-average cost (as :func:`issue`); returns the value taken."""
