@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import Account
 from core.services.errors import Invalid
+from core.services.refdata import accounts_by_id, accounts_by_role, forget
 from core.services.upsert import insert_ignoring_conflicts
 
 
@@ -88,6 +89,7 @@ def ensure_accounts(accounts: Iterable[DefaultAccount]) -> None:
             ],
         )
         pending = [a for a in pending if a not in ready]
+    forget()
 
 
 def account_by_key(key: str) -> Account:
@@ -98,11 +100,17 @@ def account_by_key(key: str) -> Account:
     return account
 
 
+def account_by_role(key: str) -> int:
+    """The id of the account playing the role ``key`` (read once per session, see :mod:`refdata`)."""
+    found = accounts_by_role([key])
+    if key not in found:
+        raise Invalid(f"The chart of accounts has no account with the role '{key}'; run 'flask chart seed'.")
+    return found[key].id
+
+
 def account_ids(*keys: str) -> dict[str, int]:
-    """Ids of the accounts playing each role in ``keys`` (one query)."""
-    found = dict(
-        db.session.execute(select(Account.key, Account.id).where(Account.key.in_(keys))).all()
-    )
+    """Ids of the accounts playing each role in ``keys`` (read once per session, see :mod:`refdata`)."""
+    found = {key: info.id for key, info in accounts_by_role(keys).items()}
     missing = [key for key in keys if key not in found]
     if missing:
         raise Invalid(
@@ -117,7 +125,7 @@ def revenue_account(account_id: int | None, default: int) -> int:
     :class:`Invalid` when it names something else."""
     if account_id is None:
         return default
-    account = db.session.get(Account, account_id)
+    account = accounts_by_id([account_id]).get(account_id)
     if account is None or account.type != "revenue":
         raise Invalid(f"No revenue account with id {account_id}.", {"revenue_account_id": ["not a revenue account"]})
     return account.id

@@ -1,11 +1,13 @@
 """Posting balanced journal entries and reversing them."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -13,6 +15,7 @@ from core.models import Account, JournalEntry, JournalLine
 from core.money import ZERO, money
 from core.services.errors import Conflict, Invalid, NotFound
 from core.services.numbering import next_number
+from core.services.rows import execute
 from core.services.transaction import atomic
 
 
@@ -52,24 +55,9 @@ def write_entry(
     "manual". Raises :class:`Invalid` when the entry does not balance, is empty,
     or posts to a group account.
     """
-    lines = [p for p in postings if money(p.debit) or money(p.credit)]
-    if not lines and source_type != "manual":
+    lines = checked_lines(postings, source_type, _postable_accounts)
+    if lines is None:
         return None
-    errors: list[str] = []
-    for index, posting in enumerate(lines, start=1):
-        if money(posting.debit) < 0 or money(posting.credit) < 0:
-            errors.append(f"line {index}: amounts cannot be negative")
-        if money(posting.debit) and money(posting.credit):
-            errors.append(f"line {index}: a line is either a debit or a credit")
-    debit = sum((money(p.debit) for p in lines), ZERO)
-    credit = sum((money(p.credit) for p in lines), ZERO)
-    if not lines:
-        errors.append("an entry needs at least one non-zero line")
-    if debit != credit:
-        errors.append(f"debits {debit} and credits {credit} differ by {debit - credit}")
-    _check_accounts_postable({p.account_id for p in lines}, errors)
-    if errors:
-        raise Invalid("The journal entry is not valid: " + "; ".join(errors), {"lines": errors})
 
     entry = JournalEntry(
         number=next_number("journal_entry"),
@@ -93,13 +81,80 @@ def write_entry(
     return entry
 
 
-def _check_accounts_postable(account_ids: set[int], errors: list[str]) -> None:
-    found = {
+def checked_lines(
+    postings: list[Posting], source_type: str, accounts: Callable[[set[int]], Mapping[int, Any]]
+) -> list[Posting] | None:
+    """The non-zero lines of a valid entry, ``None`` for a document entry with nothing to post.
+
+    Raises :class:`Invalid` when the entry does not balance, is empty, or posts to a missing or
+    group account; ``accounts(ids)`` gives the accounts that exist (with ``code`` and ``is_group``).
+    """
+    rounded = [(p, money(p.debit), money(p.credit)) for p in postings]
+    nonzero = [(p, d, c) for p, d, c in rounded if d or c]
+    lines = [p for p, _, _ in nonzero]
+    if not lines and source_type != "manual":
+        return None
+    errors: list[str] = []
+    for index, (_, d, c) in enumerate(nonzero, start=1):
+        if d < 0 or c < 0:
+            errors.append(f"line {index}: amounts cannot be negative")
+        if d and c:
+            errors.append(f"line {index}: a line is either a debit or a credit")
+    debit = sum((d for _, d, _ in nonzero), ZERO)
+    credit = sum((c for _, _, c in nonzero), ZERO)
+    if not lines:
+        errors.append("an entry needs at least one non-zero line")
+    if debit != credit:
+        errors.append(f"debits {debit} and credits {credit} differ by {debit - credit}")
+    account_ids = {p.account_id for p in lines}
+    _check_accounts_postable(account_ids, accounts(account_ids), errors)
+    if errors:
+        raise Invalid("The journal entry is not valid: " + "; ".join(errors), {"lines": errors})
+    return lines
+
+
+_ENTRIES = JournalEntry.__table__
+_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_INSERT_LINES = insert(JournalLine.__table__)
+
+
+def insert_entry(
+    number: str,
+    entry_date: date,
+    lines: list[Posting],
+    *,
+    memo: str | None,
+    source_type: str,
+    source_number: str | None,
+    created_at: datetime,
+) -> int:
+    """Insert an entry whose ``lines`` passed :func:`checked_lines` (two statements); returns its id."""
+    entry_id: int = execute(
+        _INSERT_ENTRY,
+        {"number": number, "date": entry_date, "memo": memo, "source_type": source_type,
+         "source_number": source_number, "reverses_id": None, "created_at": created_at},
+    ).scalar_one()
+    execute(
+        _INSERT_LINES,
+        [
+            {"entry_id": entry_id, "account_id": p.account_id, "debit": money(p.debit),
+             "credit": money(p.credit), "branch_id": p.branch_id, "memo": p.memo}
+            for p in lines
+        ],
+    )
+    return entry_id
+
+
+def _postable_accounts(account_ids: set[int]) -> dict[int, Account]:
+    return {
         account.id: account
         for account in db.session.execute(
             select(Account).where(Account.id.in_(account_ids))
         ).scalars()
     }
+
+
+def _check_accounts_postable(account_ids: set[int], found: Mapping[int, Any], errors: list[str]) -> None:
     for account_id in sorted(account_ids):
         account = found.get(account_id)
         if account is None:

@@ -5,8 +5,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -18,15 +19,18 @@ from core.models import (
     ReturnLine,
     SalesInvoice,
 )
+from core.models.base import utcnow
 from core.money import ZERO, money, quantity
-from core.services.chart import account_by_key, account_ids, revenue_account
+from core.services.chart import account_by_role, account_ids, revenue_account
 from core.services.errors import DuplicateDocument, Invalid, ServiceError
 from core.services.invoices import write_payment
-from core.services.journal import Posting, write_entry
+from core.services.journal import Posting, checked_lines, insert_entry
 from core.services.lookup import referenced
-from core.services.numbering import next_number
+from core.services.numbering import next_numbers
 from core.services.pricing import split_tax
-from core.services.stock import lock_levels, receive
+from core.services.refdata import accounts_by_id
+from core.services.rows import execute, persistent
+from core.services.stock import StockBatch
 from core.services.transaction import atomic
 
 
@@ -102,8 +106,28 @@ def full_return_lines(invoice_id: int) -> list[ReturnLineDraft]:
     ]
 
 
+_RETURNS = ReturnInvoice.__table__
+_RETURN_LINES = ReturnLine.__table__
+_INSERT_RETURN = insert(_RETURNS).returning(_RETURNS.c.id)
+_INSERT_RETURN_LINES = insert(_RETURN_LINES)
+_RETURNED = (
+    select(
+        _RETURN_LINES.c.invoice_line_id, _RETURN_LINES.c.quantity, _RETURN_LINES.c.net_amount,
+        _RETURN_LINES.c.discount_net, _RETURN_LINES.c.vat_amount, _RETURN_LINES.c.cost_amount,
+    )
+    .join_from(_RETURN_LINES, _RETURNS, _RETURN_LINES.c.return_invoice_id == _RETURNS.c.id)
+    .where(_RETURNS.c.invoice_id == bindparam("invoice_id"))
+)
+_SHIPPING_RETURNED = (
+    select(_RETURNS.c.id)
+    .where(_RETURNS.c.invoice_id == bindparam("invoice_id"), _RETURNS.c.includes_shipping.is_(True))
+    .limit(1)
+)
+_RETURN_ROLES = ("receivable", "sales_returns", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory")
+
+
 def _write_return(draft: ReturnDraft) -> ReturnInvoice:
-    number = next_number("return_invoice")
+    """Check, compute and write the return with pre-built Core statements; the numbers are taken last."""
     invoice = db.session.execute(
         select(SalesInvoice)
         .where(SalesInvoice.id == draft.invoice_id)
@@ -117,67 +141,51 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
         )
     invoice_lines = {line.id: line for line in invoice.lines}
     returned = _returned_so_far(invoice.id)
-    shipping_returned = bool(
-        db.session.execute(
-            select(ReturnInvoice.id).where(
-                ReturnInvoice.invoice_id == invoice.id, ReturnInvoice.includes_shipping.is_(True)
-            )
-        ).first()
-    )
+    shipping_returned = execute(_SHIPPING_RETURNED, {"invoice_id": invoice.id}).first() is not None
     _validate(draft, invoice_lines, returned, shipping_returned)
     if draft.amount is not None:
         _validate_amount(draft, invoice)
 
-    levels = lock_levels(
-        {
-            (invoice_lines[line.invoice_line_id].product_id, invoice.warehouse_id)
-            for line in draft.lines
-            if line.restock and invoice_lines[line.invoice_line_id].product.stock_tracked
-        }
+    stock = StockBatch(
+        invoice.warehouse_id,
+        [invoice_lines[line.invoice_line_id].product_id for line in draft.lines if line.restock],
     )
-    lines = []
+    stock.create_missing_levels()
+    lines: list[dict[str, Any]] = []
     for requested in draft.lines:
         source = invoice_lines[requested.invoice_line_id]
         share = _share(source, returned[source.id], quantity(requested.quantity))
-        restocked = requested.restock and source.product.stock_tracked
+        restocked = requested.restock and stock.products[source.product_id].stock_tracked
         if restocked and requested.quantity > 0:
-            receive(
-                levels[(source.product_id, invoice.warehouse_id)],
-                requested.quantity,
-                share.cost_amount,
-                kind="return",
-                source_type="return_invoice",
-                source_number=number,
+            stock.receive(
+                source.product_id, requested.quantity, share.cost_amount, kind="return", source_type="return_invoice"
             )
         lines.append(
-            ReturnLine(
-                invoice_line_id=source.id,
-                product_id=source.product_id,
-                quantity=quantity(requested.quantity),
-                net_amount=share.net_amount,
-                discount_net=share.discount_net,
-                vat_amount=share.vat_amount,
-                cost_amount=share.cost_amount,
-                restock=restocked,
-            )
+            {
+                "invoice_line_id": source.id,
+                "product_id": source.product_id,
+                "quantity": quantity(requested.quantity),
+                "net_amount": share.net_amount,
+                "discount_net": share.discount_net,
+                "vat_amount": share.vat_amount,
+                "cost_amount": share.cost_amount,
+                "restock": restocked,
+            }
         )
 
     shipping_net = invoice.shipping_net if draft.include_shipping else ZERO
     shipping_vat = invoice.shipping_vat if draft.include_shipping else ZERO
-    lines_net = sum((line.net_amount for line in lines), ZERO)
-    discount_net = sum((line.discount_net for line in lines), ZERO)
-    vat_total = sum((line.vat_amount for line in lines), ZERO) + shipping_vat
+    lines_net = sum((line["net_amount"] for line in lines), ZERO)
+    discount_net = sum((line["discount_net"] for line in lines), ZERO)
+    vat_total = sum((line["vat_amount"] for line in lines), ZERO) + shipping_vat
     if draft.amount is not None:
         lines_net, vat_total = split_tax(money(draft.amount), invoice.vat_rate, True)
     total = lines_net + shipping_net + vat_total
-    cost_total = sum((line.cost_amount for line in lines if line.restock), ZERO)
+    cost_total = sum((line["cost_amount"] for line in lines if line["restock"]), ZERO)
 
-    ids = account_ids(
-        "receivable", "sales_returns", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory"
-    )
+    ids = account_ids(*_RETURN_ROLES)
     branch = invoice.branch_id
-    entry = write_entry(
-        draft.date,
+    entry_lines = checked_lines(
         [
             Posting(revenue_account(draft.revenue_account_id or invoice.revenue_account_id, ids["sales_returns"]), debit=lines_net + discount_net,
                     branch_id=branch),
@@ -188,44 +196,59 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
             Posting(ids["inventory"], debit=cost_total, branch_id=branch),
             Posting(ids["cogs"], credit=cost_total, branch_id=branch),
         ],
-        memo=f"Return invoice {number} against {invoice.number}",
-        source_type="return_invoice",
-        source_number=number,
+        "return_invoice",
+        accounts_by_id,
     )
-    db.session.flush()
     refund = draft.refund if draft.refund is not None else invoice.status == "paid"
-    return_invoice = ReturnInvoice(
-        number=number,
-        date=draft.date,
-        invoice_id=invoice.id,
-        client_id=invoice.client_id,
-        branch_id=invoice.branch_id,
-        warehouse_id=invoice.warehouse_id,
-        status="paid" if refund else "approved",
-        includes_shipping=draft.include_shipping,
-        lines_net=lines_net,
-        discount_net=discount_net,
-        shipping_net=shipping_net,
-        vat_total=vat_total,
-        total=total,
-        cost_total=cost_total,
-        journal_entry_id=entry.id if entry else None,
-        reason=draft.reason,
-        reference=draft.reference,
-        external_key=draft.external_key,
-        lines=lines,
-    )
-    db.session.add(return_invoice)
-    if refund and total > 0:
-        db.session.flush()
+    refund_account = _refund_account(draft, invoice) if refund and total > 0 else None
+
+    # Everything is checked: take the numbers (locking the sequence rows until commit) and write.
+    if entry_lines is None:
+        [number] = next_numbers("return_invoice")
+    else:
+        number, entry_number = next_numbers("return_invoice", "journal_entry")
+    now = utcnow()
+    stock.write(number, now)
+    entry_id = None
+    if entry_lines is not None:
+        entry_id = insert_entry(
+            entry_number, draft.date, entry_lines, memo=f"Return invoice {number} against {invoice.number}",
+            source_type="return_invoice", source_number=number, created_at=now,
+        )
+    row = {
+        "number": number,
+        "date": draft.date,
+        "invoice_id": invoice.id,
+        "client_id": invoice.client_id,
+        "branch_id": invoice.branch_id,
+        "warehouse_id": invoice.warehouse_id,
+        "status": "paid" if refund else "approved",
+        "includes_shipping": draft.include_shipping,
+        "lines_net": lines_net,
+        "discount_net": discount_net,
+        "shipping_net": shipping_net,
+        "vat_total": vat_total,
+        "total": total,
+        "cost_total": cost_total,
+        "journal_entry_id": entry_id,
+        "reason": draft.reason,
+        "reference": draft.reference,
+        "external_key": draft.external_key,
+        "created_at": now,
+    }
+    return_id: int = execute(_INSERT_RETURN, row).scalar_one()
+    if lines:
+        execute(_INSERT_RETURN_LINES, [{"return_invoice_id": return_id, **line} for line in lines])
+    return_invoice = persistent(ReturnInvoice(id=return_id, **row))
+    if refund_account is not None:
         write_payment(
             invoice_date=draft.date,
             client_id=invoice.client_id,
             amount=total,
-            account_id=_refund_account(draft, invoice),
+            account_id=refund_account,
             branch_id=branch,
             direction="refunded",
-            return_invoice_id=return_invoice.id,
+            return_invoice_id=return_id,
         )
     return return_invoice
 
@@ -278,12 +301,7 @@ def _validate_amount(draft: ReturnDraft, invoice: SalesInvoice) -> None:
 
 def _returned_so_far(invoice_id: int) -> defaultdict[int, _Returned]:
     totals: defaultdict[int, _Returned] = defaultdict(_Returned)
-    rows = db.session.execute(
-        select(ReturnLine)
-        .join(ReturnInvoice, ReturnLine.return_invoice_id == ReturnInvoice.id)
-        .where(ReturnInvoice.invoice_id == invoice_id)
-    ).scalars()
-    for row in rows:
+    for row in execute(_RETURNED, {"invoice_id": invoice_id}):
         so_far = totals[row.invoice_line_id]
         so_far.quantity += row.quantity
         so_far.net_amount += row.net_amount
@@ -321,4 +339,4 @@ def _refund_account(draft: ReturnDraft, invoice: SalesInvoice) -> int:
             PaymentVoucher.invoice_id == invoice.id, PaymentVoucher.direction == "received"
         )
     ).scalar()
-    return paid_to if paid_to is not None else account_by_key("cash").id
+    return paid_to if paid_to is not None else account_by_role("cash")
