@@ -142,6 +142,12 @@ class Counts:
             self.commits += 1
 
 
+def _job(app: Any, function: Any, *args: Any) -> Any:
+    """Run one job as an rq worker does: in an app context (and so a database session) of its own."""
+    with app.app_context():
+        return function(*args)
+
+
 def run(url: str, n: int, profile: bool, synchronous: str | None = None) -> dict[str, float]:
     import core.dbsetup
     from core.integration.tasks import process_delivery
@@ -170,7 +176,7 @@ def run(url: str, n: int, profile: bool, synchronous: str | None = None) -> dict
         start = time.perf_counter()
         if profiler:
             profiler.enable()
-        outcomes = Counter(process_delivery(delivery_id) for delivery_id in ids)
+        outcomes = Counter(_job(app, process_delivery, delivery_id) for delivery_id in ids)
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - start

@@ -23,15 +23,15 @@ from core.integration.refunds import book_refund, settle_refunds
 from core.integration.results import BookingResult, clearing_account, sales_account, to_json
 from core.integration.settings import missing_for_booking
 from core.integration.synclog import document, log_event
-from core.models import PaymentVoucher, Product, SalesInvoice, StoreConnection, StoreOrder
+from core.models import Product, SalesInvoice, StoreConnection, StoreOrder
 from core.platform.base import StoreAPI, StoreAPIError
 from core.platform.data import OrderData, OrderLineData, ProductData, RefundData
-from core.services.company import company_settings
+from core.services import refdata
 from core.services.domain_events import OrderBooked
 from core.services.domain_events import record as record_event
 from core.services.errors import DuplicateDocument, ServiceError
 from core.services.invoices import InvoiceDraft, InvoiceLineDraft, post_invoice
-from core.services.transaction import atomic
+from core.services.transaction import TransactionRolledBack, atomic, doomed
 from core.services.upsert import insert_ignoring_conflicts
 
 #: Allowance for the store's clock and second-rounded timestamps when applying O1.
@@ -57,17 +57,36 @@ def book_order(
     after the order's commit (O11, R2).
     """
     result = _book(store, order, manual=manual, api=api, delivery_id=delivery_id)
-    settle_refunds(store, order.external_id, delivery_id=delivery_id)
+    settle_refunds(store, order.external_id, delivery_id=delivery_id, booked=result.outcome == "booked")
     return result
 
 
 def _book(
     store: StoreConnection, order: OrderData, *, manual: bool, api: StoreAPI | None, delivery_id: int | None
 ) -> BookingResult:
+    """The common case in one transaction: the order's row, its invoice, its state and the log line. When
+    the order needs the store's API (an unknown SKU) or something to be created first, or the posting is
+    refused, that transaction is rolled back and the order takes the steps one commit at a time."""
+    try:
+        with atomic():
+            return _decide(store, order, manual=manual, api=api, delivery_id=delivery_id, in_one=True)
+    except (_NotInOne, ServiceError, TransactionRolledBack):
+        pass
+    return _decide(store, order, manual=manual, api=api, delivery_id=delivery_id, in_one=False)
+
+
+def _decide(
+    store: StoreConnection, order: OrderData, *, manual: bool, api: StoreAPI | None, delivery_id: int | None,
+    in_one: bool,
+) -> BookingResult:
+    """Apply the rules (O1–O11) to ``order`` and book it; ``in_one``: inside the caller's transaction,
+    raising :class:`_NotInOne` (or the posting's error) where that is not enough."""
     record, stale, order = _record(store, order)
     if stale:
         return _stale(store, order, record, delivery_id)
     if record.invoice_id is not None and order.cancelled:
+        if in_one:
+            raise _NotInOne
         cancellation = RefundData(f"cancel:{order.external_id}", order.external_id, whole_order=True)
         return book_refund(store, cancellation, delivery_id=delivery_id)  # O10: booked, then cancelled
     if record.invoice_id is not None:
@@ -81,9 +100,17 @@ def _book(
         outcome, reason = refusal
         return _finish(store, order, record, outcome, reason, None, delivery_id)
     try:
-        draft = _draft(store, order, api)
+        draft = _draft(store, order, api, in_one=in_one)
     except _NeedsAttention as problem:
+        if in_one and doomed():  # a step failed and rolled the transaction back
+            raise _NotInOne from None
         return _finish(store, order, record, "needs_attention", str(problem), None, delivery_id)
+    if in_one and doomed():
+        raise _NotInOne
+    if in_one:  # a refusal or a duplicate rolls the whole transaction back: the steps below say why
+        invoice = post_invoice(draft)
+        record_event(OrderBooked(store.id, order.external_id, invoice.id))
+        return _finish(store, order, record, "booked", None, invoice, delivery_id)
     try:
         with atomic():  # the invoice, the order's state and the OrderBooked event: one commit
             invoice = post_invoice(draft)
@@ -95,6 +122,10 @@ def _book(
                        delivery_id)
     except ServiceError as error:
         return _finish(store, order, record, "needs_attention", error.message, None, delivery_id)
+
+
+class _NotInOne(Exception):
+    """Booking the order needs more than one transaction (the store's API, a product created first)."""
 
 
 class _NeedsAttention(Exception):
@@ -184,7 +215,7 @@ def _refusal(store: StoreConnection, order: OrderData, manual: bool) -> tuple[st
 def _foreign_currency(order: OrderData) -> str | None:
     """Why an order in another currency than the company's is held (O5): never booked as if it were
     in the base currency. No currency (empty or ``None``) means the company's."""
-    base = (company_settings().base_currency or "").strip().upper()
+    base = refdata.base_currency().strip().upper()
     currency = (order.currency or "").strip().upper()
     if not currency or not base or currency == base:
         return None
@@ -206,17 +237,17 @@ def _with_linked_skus(store: StoreConnection, order: OrderData) -> OrderData:
     return dataclasses.replace(order, lines=lines)
 
 
-def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> InvoiceDraft:
+def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None, *, in_one: bool = False) -> InvoiceDraft:
     order = _with_linked_skus(store, order)
     no_sku = [f"line {i} ({line.name})" for i, line in enumerate(order.lines, start=1)
               if not line.sku and not _is_fee(line)]
     if no_sku:
         raise _NeedsAttention(f"{', '.join(no_sku)} has no SKU; give the product an SKU in the store, then re-process the order")
-    vat_rate = company_settings().vat_rate
+    vat_rate = refdata.vat_rate()
     check = reconcile(order, vat_rate)
     if check.problem:
         raise _NeedsAttention(check.problem)
-    product_ids = _line_products(store, order, api)
+    product_ids = _line_products(store, order, api, in_one)
     settings = store.settings
     paid = bool(settings.get("create_financial_invoice", True))
     return InvoiceDraft(
@@ -242,21 +273,24 @@ def _draft(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> In
     )
 
 
-def _line_products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> list[int]:
+def _line_products(store: StoreConnection, order: OrderData, api: StoreAPI | None, in_one: bool) -> list[int]:
     """The ERP product of each line, in order: its SKU's (see :func:`_products`), or for a fee line the
     store-fee product (created on first use)."""
-    by_sku = _products(store, order, api)
+    by_sku = _products(store, order, api, in_one)
     fee = _fee_product() if any(_is_fee(line) for line in order.lines) else None
     return [fee if fee is not None and _is_fee(line) else by_sku[str(line.sku)] for line in order.lines]
 
 
-def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) -> dict[str, int]:
+def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None, in_one: bool) -> dict[str, int]:
     """Product ids by SKU (the store product's link first, see :func:`product_for_order_line`),
-    creating unknown products with an opening balance first (O7)."""
+    creating unknown products with an opening balance first (O7); ``in_one``: raising :class:`_NotInOne`
+    instead of asking the store's API or creating a product."""
     fetched: dict[str, ProductData | None] = {}
 
     def store_product(sku: str) -> ProductData | None:
         """The store's product with ``sku`` (asked once per order), only if it really has that SKU."""
+        if in_one and api is not None:
+            raise _NotInOne
         if sku not in fetched:
             found = _store_product(store, sku, api)
             fetched[sku] = found if found is not None and found.sku == sku else None
@@ -269,6 +303,8 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None) ->
         if line.sku in ids:
             continue
         found = product_for_order_line(store, line, store_product)
+        if found is None and in_one:
+            raise _NotInOne
         if found is None:
             data = store_product(line.sku)
             ordered = sum((other.quantity for other in items if other.sku == line.sku), Decimal(0))
@@ -326,7 +362,7 @@ def _finish(
         documents = []
         if invoice is not None:
             documents.append(document("invoice", invoice))
-            documents += [document("payment", p) for p in _payments(invoice.id)]
+            documents += [document("payment", p) for p in invoice.payments]
         log_event(
             store.id, "order", {"already_booked": "skipped"}.get(outcome, outcome),
             external_id=order.external_id, reason=reason, documents=documents, delivery_id=delivery_id,
@@ -335,6 +371,3 @@ def _finish(
         outcome, order.number, reason, invoice.id if invoice else None, invoice.number if invoice else None
     )
 
-
-def _payments(invoice_id: int) -> list[PaymentVoucher]:
-    return list(db.session.execute(select(PaymentVoucher).where(PaymentVoucher.invoice_id == invoice_id)).scalars())

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -34,6 +34,7 @@ from core.services.domain_events import (
     load,
     on_commit,
 )
+from core.services.rows import execute
 from core.services.transaction import atomic
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,12 @@ def init_app(app: Flask) -> None:
 def dispatch_pending() -> int:
     """Queue the jobs of every event waiting in the outbox; returns how many events were dispatched.
 
-    Safe to run in any number of processes at once: each event is claimed by one conditional
-    UPDATE (a round claims its events with one statement). When a job cannot be queued (Redis
-    down) the event is released and stays pending, and the round stops; nothing is raised. Runs
-    after each commit that recorded events, from ``flask jobs recover``, as a periodic job and at
-    the start of the background thread. A round costs three short transactions however many events
-    it dispatches (read, claim, mark dispatched).
+    Safe to run in any number of processes at once: a round claims the next waiting events with one
+    conditional ``UPDATE … RETURNING``, so each event is taken by one dispatcher. When a job cannot
+    be queued (Redis down) the event is released and stays pending, and the round stops; nothing is
+    raised. Runs after each commit that recorded events, from ``flask jobs recover``, as a periodic
+    job and at the start of the background thread. A round costs two short transactions however many
+    events it dispatches (claim, mark dispatched).
     """
     if g.get(_DISPATCHING):  # a commit made while dispatching: the running round picks its rows up
         setattr(g, _AGAIN, True)
@@ -79,28 +80,28 @@ def dispatch_pending() -> int:
         dispatched = 0
         while True:
             g.pop(_AGAIN, None)
-            waiting = _waiting_kinds()
-            if not waiting:
+            claimed = _claim_next()
+            if not claimed:
                 return dispatched
-            done, complete = _dispatch_round(waiting)
+            done, complete = _dispatch_round(claimed)
             dispatched += done
-            if not complete or (len(waiting) < ROUND and not g.get(_AGAIN)):
+            if not complete or (len(claimed) < ROUND and not g.get(_AGAIN)):
                 return dispatched
     finally:
         g.pop(_DISPATCHING, None)
         g.pop(_AGAIN, None)
 
 
-def _dispatch_round(waiting: dict[int, str]) -> tuple[int, bool]:
-    """Claim ``waiting`` (event id -> kind), queue the jobs of those claimed, mark them dispatched;
-    how many were, and whether every job could be queued."""
-    claimed = _claim_all(list(waiting))
+def _dispatch_round(claimed: dict[int, str]) -> tuple[int, bool]:
+    """Queue the jobs of the ``claimed`` events (id -> kind, in order), mark them dispatched; how many
+    were, and whether every job could be queued."""
     plugins = registry()
     names_of: dict[str, list[str]] = {}
     queued: list[int] = []
+    order = list(claimed)
     try:
-        for event_id in claimed:
-            kind = waiting[event_id]
+        for event_id in order:
+            kind = claimed[event_id]
             if kind not in names_of:
                 hook = HOOKS.get(kind)
                 names_of[kind] = plugins.implementers(hook) if hook else []
@@ -110,7 +111,7 @@ def _dispatch_round(waiting: dict[int, str]) -> tuple[int, bool]:
             queued.append(event_id)
     except Exception as error:
         db.session.rollback()
-        failed = claimed[len(queued)]
+        failed = order[len(queued)]
         log.warning("outbox event %s could not be queued (%s: %s); it stays pending", failed,
                     type(error).__name__, error)
         with atomic():
@@ -120,7 +121,7 @@ def _dispatch_round(waiting: dict[int, str]) -> tuple[int, bool]:
                 .values(claimed_at=None, attempts=OutboxEvent.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            released = claimed[len(queued) + 1:]
+            released = order[len(queued) + 1:]
             if released:
                 db.session.execute(
                     update(OutboxEvent).where(OutboxEvent.id.in_(released)).values(claimed_at=None)
@@ -135,24 +136,40 @@ def _dispatch_round(waiting: dict[int, str]) -> tuple[int, bool]:
 
 def _mark_dispatched(event_ids: list[int]) -> None:
     if event_ids:
-        db.session.execute(
-            update(OutboxEvent).where(OutboxEvent.id.in_(event_ids)).values(dispatched_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        execute(_MARK_DISPATCHED, {"ids": event_ids, "at": utcnow()})
 
 
-def _waiting_kinds() -> dict[int, str]:
-    """The next round of events not dispatched nor claimed by a live dispatcher: id -> kind, oldest first."""
-    stale = utcnow() - CLAIM_LEASE
-    rows = db.session.execute(
-        select(OutboxEvent.id, OutboxEvent.kind)
-        .where(OutboxEvent.dispatched_at.is_(None))
-        .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < stale))
-        .order_by(OutboxEvent.id)
-        .limit(ROUND)
-    ).all()
-    db.session.commit()  # end the read transaction
-    return {event_id: kind for event_id, kind in rows}
+_EVENTS = OutboxEvent.__table__.c
+#: Not dispatched, and not claimed by a live dispatcher (a claim older than ``:stale`` has lapsed).
+_WAITING = _EVENTS.dispatched_at.is_(None) & (
+    _EVENTS.claimed_at.is_(None) | (_EVENTS.claimed_at < bindparam("stale"))
+)
+#: Claim the next round of waiting events, oldest first, in one statement.
+_CLAIM_NEXT = (
+    update(OutboxEvent.__table__)
+    .where(_EVENTS.id.in_(select(_EVENTS.id).where(_WAITING).order_by(_EVENTS.id).limit(ROUND).scalar_subquery()))
+    .where(_WAITING)
+    .values(claimed_at=bindparam("now"))
+    .returning(_EVENTS.id, _EVENTS.kind)
+)
+_CLAIM_THESE = (
+    update(OutboxEvent.__table__)
+    .where(_EVENTS.id.in_(bindparam("ids", expanding=True)), _WAITING)
+    .values(claimed_at=bindparam("now"))
+    .returning(_EVENTS.id)
+)
+_MARK_DISPATCHED = (
+    update(OutboxEvent.__table__).where(_EVENTS.id.in_(bindparam("ids", expanding=True)))
+    .values(dispatched_at=bindparam("at"))
+)
+
+
+def _claim_next() -> dict[int, str]:
+    """Claim the next round of waiting events: id -> kind, in id order."""
+    now = utcnow()
+    with atomic():
+        rows = execute(_CLAIM_NEXT, {"now": now, "stale": now - CLAIM_LEASE}).all()
+    return {event_id: kind for event_id, kind in sorted(rows)}
 
 
 def _claim_all(event_ids: list[int]) -> list[int]:
@@ -160,14 +177,7 @@ def _claim_all(event_ids: list[int]) -> list[int]:
     (those another dispatcher took or dispatched first are left out)."""
     now = utcnow()
     with atomic():
-        claimed = set(db.session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_(event_ids), OutboxEvent.dispatched_at.is_(None))
-            .where(OutboxEvent.claimed_at.is_(None) | (OutboxEvent.claimed_at < now - CLAIM_LEASE))
-            .values(claimed_at=now)
-            .returning(OutboxEvent.id)
-            .execution_options(synchronize_session=False)
-        ).scalars())
+        claimed = set(execute(_CLAIM_THESE, {"ids": event_ids, "now": now, "stale": now - CLAIM_LEASE}).scalars())
     return [event_id for event_id in event_ids if event_id in claimed]
 
 

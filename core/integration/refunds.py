@@ -64,14 +64,19 @@ def _unbooked(store: StoreConnection, order: StoreOrder | None) -> tuple[str, st
     return "waiting", state_reason("order_not_booked")
 
 
-def settle_refunds(store: StoreConnection, order_external_id: str, *, delivery_id: int | None = None) -> list[BookingResult]:
+def settle_refunds(
+    store: StoreConnection, order_external_id: str, *, delivery_id: int | None = None, booked: bool = False
+) -> list[BookingResult]:
     """Book the refunds that waited for their order once it is booked (once each, R2); skip them
-    when it was cancelled before it was booked (O10, O11)."""
-    order = db.session.execute(
-        select(StoreOrder).where(StoreOrder.store_id == store.id, StoreOrder.external_id == order_external_id)
-    ).scalar_one_or_none()
-    if order is None or (order.invoice_id is None and order.state != "cancelled"):
-        return []
+    when it was cancelled before it was booked (O10, O11). ``booked``: the caller has just booked
+    the order (its row need not be read)."""
+    if not booked:
+        order = db.session.execute(
+            select(StoreOrder.invoice_id, StoreOrder.state)
+            .where(StoreOrder.store_id == store.id, StoreOrder.external_id == order_external_id)
+        ).one_or_none()
+        if order is None or (order.invoice_id is None and order.state != "cancelled"):
+            return []
     held = db.session.execute(
         select(StoreRefund)
         .where(StoreRefund.store_id == store.id, StoreRefund.order_external_id == order_external_id,
@@ -86,7 +91,7 @@ def settle_refunds(store: StoreConnection, order_external_id: str, *, delivery_i
         if record.state not in ("waiting", "pending") and not ignored:
             continue
         refund = RefundSchema().load(record.data)
-        if order.invoice_id is None:
+        if not booked and order.invoice_id is None:
             results.append(_finish(store, refund, record, "skipped", state_reason("order_cancelled"),
                                    delivery_id=delivery_id))
         else:

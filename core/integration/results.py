@@ -6,12 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from core.extensions import db
-from core.models import Account, StoreConnection
+from core.models import StoreConnection
 from core.plugins import registry
 from core.services.chart import account_by_key
+from core.services.refdata import accounts_by_role
 
 
 @dataclass(frozen=True)
@@ -39,8 +37,9 @@ def clearing_account(store: StoreConnection) -> int:
     """The account Paid invoices of ``store`` are settled to, and its refunds paid from (O9)."""
     plugin = registry().platform(store.platform)
     key = plugin.clearing_account_key if plugin is not None else "payment_clearing"
-    account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
-    return (account or account_by_key("payment_clearing")).id
+    found = accounts_by_role(_store_roles(store, key))
+    account = found.get(key) or found.get("payment_clearing")
+    return account.id if account is not None else account_by_key("payment_clearing").id
 
 
 def sales_account(store: StoreConnection) -> int | None:
@@ -50,6 +49,11 @@ def sales_account(store: StoreConnection) -> int | None:
     chosen = (store.settings or {}).get("sales_account_id")
     if chosen:
         return int(chosen)
-    return db.session.execute(
-        select(Account.id).where(Account.key == f"{store.platform}_sales", Account.type == "revenue")
-    ).scalar_one_or_none()
+    key = f"{store.platform}_sales"
+    account = accounts_by_role(_store_roles(store)).get(key)
+    return account.id if account is not None and account.type == "revenue" else None
+
+
+def _store_roles(store: StoreConnection, clearing_key: str = "payment_clearing") -> list[str]:
+    """The account roles a store's documents use, asked together (the session's cache keeps them)."""
+    return list(dict.fromkeys((clearing_key, "payment_clearing", f"{store.platform}_sales")))

@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import update
 from sqlalchemy.exc import DataError, SQLAlchemyError, StatementError
 
 from core.extensions import db
@@ -41,7 +42,7 @@ def process_delivery(delivery_id: int) -> str:
     if delivery is None or delivery.status not in ("received", "failed"):
         return "nothing to do"
     store_id = delivery.store_id
-    store = get_store(store_id)
+    store = _snapshot(get_store(store_id))
     try:
         events = _parse(store, delivery)
         _check_active(store, events)
@@ -109,6 +110,13 @@ class Waiting(Exception):
     def __init__(self, message: str, *, until_active: bool = False) -> None:
         super().__init__(message)
         self.until_active = until_active
+
+
+def _snapshot(store: Any) -> Any:
+    """The store as read at the job's start, out of the session: the job's commits do not expire it, so
+    it is not read again after each of them. Writes to a store read it afresh (``get_store``)."""
+    db.session.expunge(store)
+    return store
 
 
 def _check_active(store: Any, events: list[StoreEvent]) -> None:
@@ -229,6 +237,12 @@ def _mark(delivery_id: int, status: str, error: str | None, *, failed: bool, eve
         error = error.replace("\x00", "\\0")[:REASON_MAX]
     if event is not None:
         event = event[:100]
+    if status == "processed" and not failed:  # the common end: one UPDATE, nothing to log
+        values = {"status": status, "last_error": error, "processed_at": utcnow(), **({"event": event} if event else {})}
+        with atomic() as session:
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values)
+                            .execution_options(synchronize_session=False))
+        return
     with atomic():
         delivery = db.session.get(WebhookDelivery, delivery_id)
         if failed:

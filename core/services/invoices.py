@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.extensions import db
 from core.models import Branch, Client, InvoiceLine, PaymentVoucher, SalesInvoice, Warehouse
@@ -254,8 +255,9 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
             ],
         )
     invoice = persistent(SalesInvoice(id=invoice_id, **row))
+    payments: list[PaymentVoucher] = []
     if payment_account is not None and total > 0:
-        write_payment(
+        payments.append(write_payment(
             invoice_date=draft.date,
             client_id=draft.client_id,
             amount=total,
@@ -263,7 +265,8 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
             branch_id=branch,
             direction="received",
             invoice_id=invoice_id,
-        )
+        ))
+    set_committed_value(invoice, "payments", payments)  # known: no query when the caller asks
     return invoice
 
 

@@ -39,7 +39,9 @@ class AccountInfo:
 class _Cache:
     by_role: dict[str, AccountInfo] = field(default_factory=dict)
     by_id: dict[int, AccountInfo] = field(default_factory=dict)
+    absent_roles: set[str] = field(default_factory=set)
     vat_rate: Decimal | None = None
+    base_currency: str | None = None
 
 
 _ACCOUNTS = Account.__table__.c
@@ -74,9 +76,11 @@ def _remember(cache: _Cache, rows: Iterable[Any]) -> None:
 def accounts_by_role(keys: Iterable[str]) -> dict[str, AccountInfo]:
     """The accounts playing the roles in ``keys`` that exist (one query for those not known yet)."""
     cache = _cache()
-    missing = [key for key in keys if key not in cache.by_role]
+    keys = list(keys)
+    missing = [key for key in keys if key not in cache.by_role and key not in cache.absent_roles]
     if missing:
         _remember(cache, execute(_BY_ROLE, {"keys": missing}))
+        cache.absent_roles.update(key for key in missing if key not in cache.by_role)
     return {key: cache.by_role[key] for key in keys if key in cache.by_role}
 
 
@@ -91,10 +95,19 @@ def accounts_by_id(ids: Iterable[int]) -> dict[int, AccountInfo]:
 
 def vat_rate() -> Decimal:
     """The company's VAT rate (the settings row is created with defaults on first use)."""
-    cache = _cache()
+    return _company(_cache()).vat_rate or Decimal(0)
+
+
+def base_currency() -> str:
+    """The company's base currency code, as set (may be empty)."""
+    return _company(_cache()).base_currency or ""
+
+
+def _company(cache: _Cache) -> _Cache:
     if cache.vat_rate is None:
-        cache.vat_rate = company_settings().vat_rate
-    return cache.vat_rate
+        settings = company_settings()
+        cache.vat_rate, cache.base_currency = settings.vat_rate, settings.base_currency
+    return cache
 
 
 def forget(session: Session | None = None) -> None:

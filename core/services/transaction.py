@@ -45,6 +45,11 @@ def writing_connection() -> Iterator[Connection]:
         yield connection.execution_options(**{WRITE_OPTION: True})
 
 
+def doomed() -> bool:
+    """Whether an inner ``atomic()`` of the open one failed: everything since its start is rolled back."""
+    return bool(db.session().info.get(DOOMED))
+
+
 @contextmanager
 def atomic() -> Iterator[Session]:
     """Run the block in one transaction, committing at the end or rolling back on error.
