@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import import_module
 from typing import Any
 
@@ -20,6 +22,25 @@ REDIS_CONNECT_TIMEOUT = 3
 
 #: Seconds between the retries of a failed job (rq's Retry intervals).
 RETRY_INTERVALS = (5, 30, 120)
+
+#: True while a ``flask jobs worker`` performs a job (its dispatchers run beside it).
+_IN_WORKER: ContextVar[bool] = ContextVar("mizan_in_worker", default=False)
+
+
+@contextmanager
+def as_worker() -> Iterator[None]:
+    """Mark the block as a job of a ``flask jobs worker``: work its dispatchers pick up in batches
+    (see :func:`dispatcher`) is left to them instead of being handed over at once."""
+    token = _IN_WORKER.set(True)
+    try:
+        yield
+    finally:
+        _IN_WORKER.reset(token)
+
+
+def in_worker() -> bool:
+    """Whether this runs in a job of a ``flask jobs worker`` (see :func:`as_worker`)."""
+    return _IN_WORKER.get()
 
 
 def enqueue(job: str, *args: Any, retries: int = len(RETRY_INTERVALS), unique: str | None = None) -> None:
@@ -201,7 +222,7 @@ def make_worker(app: Flask) -> Any:
 
         def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
             # rq >= 2 also passes the job's Execution; pass through whatever this rq gives.
-            with app.app_context():
+            with app.app_context(), as_worker():
                 return super().perform_job(job, queue, *args, **kwargs)
 
     return AppWorker([queue.queue], connection=queue.connection)

@@ -16,6 +16,7 @@ from core.integration.order_states import reason as state_reason
 from core.integration.products import (
     create_from_store,
     from_order_line,
+    known_products,
     product_for_order_line,
     store_fee_product_id,
 )
@@ -298,11 +299,13 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None, in
 
     ids: dict[str, int] = {}
     items = [line for line in order.lines if not _is_fee(line)]
+    # In one transaction nothing is created or linked while the lines are matched: read them at once.
+    known = known_products(store.id, items) if in_one else None
     for line in items:
         assert line.sku
         if line.sku in ids:
             continue
-        found = product_for_order_line(store, line, store_product)
+        found = product_for_order_line(store, line, store_product, known)
         if found is None and in_one:
             raise _NotInOne
         if found is None:

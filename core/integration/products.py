@@ -208,8 +208,40 @@ def sync_store_product(store: StoreConnection, data: ProductData, *, delivery_id
     return result
 
 
+@dataclass(frozen=True)
+class KnownProducts:
+    """What the ERP knows of an order's products, read at once (see :func:`known_products`)."""
+
+    by_sku: dict[str, int]
+    #: The store's product ids linked to ERP products.
+    linked: dict[str, int]
+    #: ERP products (of those found by SKU) that have a link to one of the store's products.
+    store_linked: frozenset[int]
+
+
+def known_products(store_id: int, lines: list[OrderLineData]) -> KnownProducts:
+    """The products of ``lines`` by SKU and their links in the store, in two queries for the whole order."""
+    skus = sorted({line.sku for line in lines if line.sku})
+    by_sku = dict(db.session.execute(select(Product.code, Product.id).where(Product.code.in_(skus))).tuples().all()) \
+        if skus else {}
+    external_ids = sorted({line.product_external_id for line in lines if line.product_external_id})
+    linked: dict[str, int] = {}
+    store_linked: set[int] = set()
+    if external_ids or by_sku:
+        rows = db.session.execute(
+            select(ExternalLink.external_id, ExternalLink.local_id).where(
+                ExternalLink.store_id == store_id, ExternalLink.kind == "product",
+                ExternalLink.external_id.in_(external_ids) | ExternalLink.local_id.in_(list(by_sku.values())),
+            )
+        ).tuples().all()
+        linked = {external_id: local_id for external_id, local_id in rows if external_id in external_ids}
+        store_linked = {local_id for _, local_id in rows}
+    return KnownProducts(by_sku, linked, frozenset(store_linked))
+
+
 def product_for_order_line(
-    store: StoreConnection, line: OrderLineData, store_product: Callable[[str], ProductData | None]
+    store: StoreConnection, line: OrderLineData, store_product: Callable[[str], ProductData | None],
+    known: KnownProducts | None = None,
 ) -> int | None:
     """The ERP product an order line books against, or ``None`` when the ERP has none yet (O7).
 
@@ -220,12 +252,16 @@ def product_for_order_line(
     when the store confirms it, so that a later SKU edit renames it instead of creating another.
     """
     assert line.sku
-    linked = linked_id(store.id, "product", line.product_external_id)
-    by_sku = product_id_for_sku(line.sku)
+    if known is not None:  # read for the whole order (nothing was created or linked since)
+        linked = known.linked.get(line.product_external_id) if line.product_external_id else None
+        by_sku = known.by_sku.get(line.sku)
+    else:
+        linked = linked_id(store.id, "product", line.product_external_id)
+        by_sku = product_id_for_sku(line.sku)
     if linked is not None and linked == by_sku:
         return linked
     if linked is None and (by_sku is None or not line.product_external_id
-                           or store_link_for(store.id, "product", by_sku) is not None):
+                           or _has_store_link(store.id, by_sku, known)):
         return by_sku
     data = store_product(line.sku)
     confirmed = data is not None and data.sku == line.sku and data.external_id == line.product_external_id
@@ -241,6 +277,12 @@ def product_for_order_line(
     with atomic():
         link_if_free(store.id, "product", data.external_id, by_sku, data.stock_ref)
     return by_sku
+
+
+def _has_store_link(store_id: int, product_id: int, known: KnownProducts | None) -> bool:
+    if known is not None:
+        return product_id in known.store_linked
+    return store_link_for(store_id, "product", product_id) is not None
 
 
 def _update(store: StoreConnection, data: ProductData, product_id: int, api: StoreAPI | None) -> ProductOutcome:

@@ -9,6 +9,7 @@ from typing import Any
 from core.models import StoreConnection
 from core.plugins import registry
 from core.services.chart import account_by_key
+from core.services.invoices import INVOICE_ROLES
 from core.services.refdata import accounts_by_role
 
 
@@ -55,5 +56,5 @@ def sales_account(store: StoreConnection) -> int | None:
 
 
 def _store_roles(store: StoreConnection, clearing_key: str = "payment_clearing") -> list[str]:
-    """The account roles a store's documents use, asked together (the session's cache keeps them)."""
-    return list(dict.fromkeys((clearing_key, "payment_clearing", f"{store.platform}_sales")))
+    """The account roles a store's invoices use, asked together (the session's cache keeps them)."""
+    return list(dict.fromkeys((clearing_key, "payment_clearing", f"{store.platform}_sales", *INVOICE_ROLES)))

@@ -111,7 +111,8 @@ _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
 _INSERT_LINES = insert(InvoiceLine.__table__)
 _VOUCHERS = PaymentVoucher.__table__
 _INSERT_VOUCHER = insert(_VOUCHERS).returning(_VOUCHERS.c.id)
-_INVOICE_ROLES = ("receivable", "sales", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory", "rounding")
+#: The account roles an invoice posts to (callers that prepare several documents may read them ahead).
+INVOICE_ROLES = ("receivable", "sales", "sales_discounts", "shipping_income", "vat_output", "cogs", "inventory", "rounding")
 _VAT_RATE_PLACES = Decimal("0.0001")
 
 
@@ -170,7 +171,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
     ]
     cost_total = sum(costs, ZERO)
 
-    keys = account_ids(*_INVOICE_ROLES)
+    keys = account_ids(*INVOICE_ROLES)
     branch = draft.branch_id
     rounding = money(draft.rounding)
     total = amounts.total + rounding

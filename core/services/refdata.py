@@ -48,6 +48,8 @@ _ACCOUNTS = Account.__table__.c
 _ACCOUNT_COLUMNS = select(_ACCOUNTS.id, _ACCOUNTS.code, _ACCOUNTS.type, _ACCOUNTS.is_group, _ACCOUNTS.key)
 _BY_ROLE = _ACCOUNT_COLUMNS.where(_ACCOUNTS.key.in_(bindparam("keys", expanding=True)))
 _BY_ID = _ACCOUNT_COLUMNS.where(_ACCOUNTS.id.in_(bindparam("ids", expanding=True)))
+_SETTINGS = CompanySettings.__table__.c
+_COMPANY = select(_SETTINGS.vat_rate, _SETTINGS.base_currency).where(_SETTINGS.id == 1)
 
 
 def _cache() -> _Cache:
@@ -105,8 +107,8 @@ def base_currency() -> str:
 
 def _company(cache: _Cache) -> _Cache:
     if cache.vat_rate is None:
-        settings = company_settings()
-        cache.vat_rate, cache.base_currency = settings.vat_rate, settings.base_currency
+        row = db.session.execute(_COMPANY).one_or_none() or company_settings()  # flushes pending changes first
+        cache.vat_rate, cache.base_currency = row.vat_rate, row.base_currency
     return cache
 
 
