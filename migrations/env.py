@@ -6,6 +6,8 @@ from flask import current_app
 
 from alembic import context
 
+from core.dbsetup import WRITE_OPTION
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -95,6 +97,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Migrations write: on SQLite their transactions begin with BEGIN IMMEDIATE (core.dbsetup).
+        connection = connection.execution_options(**{WRITE_OPTION: True})
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -222,8 +222,8 @@ class KnownProducts:
 def known_products(store_id: int, lines: list[OrderLineData]) -> KnownProducts:
     """The products of ``lines`` by SKU and their links in the store, in two queries for the whole order."""
     skus = sorted({line.sku for line in lines if line.sku})
-    by_sku = dict(db.session.execute(select(Product.code, Product.id).where(Product.code.in_(skus))).tuples().all()) \
-        if skus else {}
+    by_sku = {code: product_id for code, product_id
+              in db.session.execute(select(Product.code, Product.id).where(Product.code.in_(skus)))} if skus else {}
     external_ids = sorted({line.product_external_id for line in lines if line.product_external_id})
     linked: dict[str, int] = {}
     store_linked: set[int] = set()
@@ -233,7 +233,7 @@ def known_products(store_id: int, lines: list[OrderLineData]) -> KnownProducts:
                 ExternalLink.store_id == store_id, ExternalLink.kind == "product",
                 ExternalLink.external_id.in_(external_ids) | ExternalLink.local_id.in_(list(by_sku.values())),
             )
-        ).tuples().all()
+        ).all()
         linked = {external_id: local_id for external_id, local_id in rows if external_id in external_ids}
         store_linked = {local_id for _, local_id in rows}
     return KnownProducts(by_sku, linked, frozenset(store_linked))
