@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.extensions import db
@@ -95,10 +96,16 @@ def stock_moved(session: Session, product_id: int, warehouse_id: int) -> None:
 
 
 def record_stock_changes(session: Session) -> None:
-    """Record one :class:`StockChanged` for the pairs the transaction moved (call before its commit)."""
+    """Record one :class:`StockChanged` for the pairs the transaction moved (call before its commit),
+    with one Core INSERT (no ORM row to flush)."""
     moved = session.info.pop(STOCK_MOVED, None)
     if moved:
-        record(StockChanged(tuple(sorted(moved))))
+        event = StockChanged(tuple(sorted(moved)))
+        session.connection().execute(_INSERT_EVENT, {"kind": event.kind, "payload": event.payload(), "attempts": 0})
+        session.info[RECORDED] = True
+
+
+_INSERT_EVENT = insert(OutboxEvent.__table__)
 
 
 def forget(session: Session) -> None:
