@@ -318,7 +318,8 @@ def main() -> None:
         print(f"{name:<28} {row['per_second']:>9.0f} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}")
     print(f"{'Mizan / bare':<28} {mizan['per_second'] / bare['per_second']:>9.2f} "
           f"{mizan['p50_ms'] / bare['p50_ms']:>9.1f}x {mizan['p99_ms'] / bare['p99_ms']:>8.1f}x")
-    print(f"\nOne burst worker: {booking['jobs']} jobs queued, {booking['booked']} orders booked, "
+    print(f"\nOne burst worker ({booking['jobs']} jobs waiting at its start; its dispatcher queues the stored "
+          f"deliveries and the outbox's events): {booking['booked']} orders booked, "
           f"{booking['failed']} failed, {booking['seconds']:.1f} s -> {booking['per_second']:.1f} bookings/s/worker")
 
 
