@@ -97,7 +97,9 @@ def accounts_by_id(ids: Iterable[int]) -> dict[int, AccountInfo]:
 
 def vat_rate() -> Decimal:
     """The company's VAT rate (the settings row is created with defaults on first use)."""
-    return _company(_cache()).vat_rate or Decimal(0)
+    rate = _company(_cache()).vat_rate
+    assert rate is not None  # a required column
+    return rate
 
 
 def base_currency() -> str:
