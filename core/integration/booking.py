@@ -300,12 +300,12 @@ def _products(store: StoreConnection, order: OrderData, api: StoreAPI | None, in
     ids: dict[str, int] = {}
     items = [line for line in order.lines if not _is_fee(line)]
     # In one transaction nothing is created or linked while the lines are matched: read them at once.
-    known = known_products(store.id, items) if in_one else None
+    matched = known_products(store.id, items) if in_one else None
     for line in items:
         assert line.sku
         if line.sku in ids:
             continue
-        found = product_for_order_line(store, line, store_product, known)
+        found = product_for_order_line(store, line, store_product, matched)
         if found is None and in_one:
             raise _NotInOne
         if found is None:

@@ -150,6 +150,25 @@ def test_an_unknown_sku_is_created_with_the_store_quantity_then_invoiced(app, du
         assert count(SalesInvoice) == 1
 
 
+def test_an_order_with_an_unknown_sku_before_a_known_one_creates_it_and_books_both_lines(app, dummy_shop):
+    """O7 with more lines: the first line's product is created (the step-by-step path), the next
+    line's known product is still found, and the invoice has both lines."""
+    from core.platform.data import ProductData
+
+    dummy_shop.remote.products.append(
+        ProductData("p-8", "NEW-8", "New thing", Decimal("40"), cost=Decimal("12"), quantity=Decimal("4"))
+    )
+    dummy_shop.deliver("order", order_payload([("NEW-8", "1", "40.00"), ("MUG-01", "2", "25.00")]))
+    with app.app_context():
+        invoice = db.session.execute(select(SalesInvoice)).scalar_one()
+        codes = sorted(db.session.get(Product, line.product_id).code for line in invoice.lines)
+        assert codes == ["MUG-01", "NEW-8"]
+        record = db.session.execute(select(StoreOrder)).scalar_one()
+        assert (record.state, record.invoice_id) == ("booked", invoice.id)
+        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
+        assert (delivery.status, delivery.attempts) == ("processed", 0)  # booked at the first attempt
+
+
 def test_guests_go_to_the_default_client_and_customers_are_matched_by_email(app, dummy_shop):
     """O4."""
     with app.app_context():
