@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         from core.dbsetup import configure_engine
 
-        configure_engine(db.engine)
+        configure_engine(db.engine, float(app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]))
 
     from core.requestguard import refuse_nul
 

@@ -60,6 +60,9 @@ class Defaults:
     #: Largest difference between an order's total and the invoice booked to rounding (O5).
     ROUNDING_TOLERANCE = "0.05"
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
+    #: On PostgreSQL a pooled connection unused for longer than this is pinged before use (0: never;
+    #: ``SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}`` pings before every use).
+    DATABASE_PING_AFTER_IDLE_SECONDS = 5.0
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
     #: Most lines one document (invoice, return, inbound requisition, journal entry) may have in the API.
@@ -147,8 +150,6 @@ def finalise(cfg: dict[str, Any], instance_path: str) -> None:
         connect_args.setdefault("timeout", cfg["SQLITE_BUSY_TIMEOUT_SECONDS"])
         connect_args.setdefault("check_same_thread", False)
         options["connect_args"] = connect_args
-    else:
-        options.setdefault("pool_pre_ping", True)
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

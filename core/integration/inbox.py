@@ -27,7 +27,7 @@ from core.platform.base import PlatformPlugin
 from core.platform.webhooks import Headers, Verdict, WebhookRequest
 from core.plugins import registry
 from core.secrets import decrypt_bytes, encrypt_bytes
-from core.services.transaction import atomic, writing_connection
+from core.services.transaction import atomic, statement_connection
 
 #: The acknowledgement's one write, built once (the columns left out take their defaults).
 _STORE_DELIVERY = insert(WebhookDelivery.__table__).returning(WebhookDelivery.__table__.c.id)
@@ -92,7 +92,7 @@ def receive(
     (401, nothing stored), a ping to acknowledge (200, nothing stored) or an event to ignore
     (200, nothing stored, one sync-log line).
     """
-    with writing_connection() as connection:
+    with statement_connection() as connection:
         receipt, follow_up = _acknowledge(connection, key, headers, body, topic, query, content_type)
     # After the commit and with the connection returned: the delivery's hand-over, or what a
     # duplicate or an ignored event needs (they use the session).
@@ -110,43 +110,43 @@ def _acknowledge(
     query: str,
     content_type: str | None,
 ) -> tuple[Receipt, Callable[[], object] | None]:
-    """Verify and store one delivery in one transaction on ``connection``: one query for the store,
-    one INSERT, one COMMIT. Returns the answer and what to do once the transaction has ended."""
-    with connection.begin() as transaction:
-        store, enabled = store_for_webhook(connection, key)
-        if store is None or store.status == "disabled":
-            return Receipt(404, "unknown store"), None
-        plugin = registry().loaded_platform(store.platform) if enabled else None
-        if plugin is None:
-            return Receipt(404, f"the {store.platform} plugin is not enabled"), None
-        if topic is not None and not TOPIC_PATTERN.fullmatch(topic):
-            return Receipt(404, "unknown topic"), None
-        if callable(body):
-            body = body()
-        request = webhook_request(headers, body, topic=topic, query=query, content_type=content_type)
-        verdict = _verdict(plugin, store, request)
-        if verdict is Verdict.ACKNOWLEDGE:
-            return Receipt(200, "acknowledged; nothing to process"), None
-        if verdict is Verdict.IGNORE:
-            return Receipt(200, "ignored; not stored"), partial(_ignore, store.id, topic)
-        if verdict is not Verdict.AUTHENTIC:
-            return Receipt(401, "not authentic: the signature or credentials do not match"), None
-        if plugin.body_format == "json" and not is_json(body):
-            return Receipt(400, "body is not JSON"), None
-        delivery_key = _delivery_key(plugin, store, request)
-        secret = _carries_secrets(plugin, store, request)
-        stored = encrypt_bytes(body) if secret else body
-        # Nothing else is written (the store's "last webhook" is read from the inbox) and no queue
-        # is called on Redis: the workers' dispatcher queues the delivery.
-        try:
-            delivery_id = connection.execute(_STORE_DELIVERY, {
-                "store_id": store.id, "delivery_key": delivery_key, "headers": kept_headers(request.headers),
-                "body": stored, "body_encrypted": secret, "topic": topic, "query": kept_query(query) or None,
-            }).scalar_one()
-        except IntegrityError:
-            transaction.rollback()
-            return (Receipt(200, "duplicate delivery; already received"),
-                    partial(_requeue_if_stale, store.id, delivery_key))
+    """Verify and store one delivery on ``connection`` (autocommit): one query for the store, then
+    one INSERT that is its own transaction, committed when it returns (no BEGIN or COMMIT round
+    trip, and on SQLite the write lock is held for the INSERT alone). Returns the answer and what
+    to do once the connection is given back."""
+    store, enabled = store_for_webhook(connection, key)
+    if store is None or store.status == "disabled":
+        return Receipt(404, "unknown store"), None
+    plugin = registry().loaded_platform(store.platform) if enabled else None
+    if plugin is None:
+        return Receipt(404, f"the {store.platform} plugin is not enabled"), None
+    if topic is not None and not TOPIC_PATTERN.fullmatch(topic):
+        return Receipt(404, "unknown topic"), None
+    if callable(body):
+        body = body()
+    request = webhook_request(headers, body, topic=topic, query=query, content_type=content_type)
+    verdict = _verdict(plugin, store, request)
+    if verdict is Verdict.ACKNOWLEDGE:
+        return Receipt(200, "acknowledged; nothing to process"), None
+    if verdict is Verdict.IGNORE:
+        return Receipt(200, "ignored; not stored"), partial(_ignore, store.id, topic)
+    if verdict is not Verdict.AUTHENTIC:
+        return Receipt(401, "not authentic: the signature or credentials do not match"), None
+    if plugin.body_format == "json" and not is_json(body):
+        return Receipt(400, "body is not JSON"), None
+    delivery_key = _delivery_key(plugin, store, request)
+    secret = _carries_secrets(plugin, store, request)
+    stored = encrypt_bytes(body) if secret else body
+    # Nothing else is written (the store's "last webhook" is read from the inbox) and no queue
+    # is called on Redis: the workers' dispatcher queues the delivery.
+    try:
+        delivery_id = connection.execute(_STORE_DELIVERY, {
+            "store_id": store.id, "delivery_key": delivery_key, "headers": kept_headers(request.headers),
+            "body": stored, "body_encrypted": secret, "topic": topic, "query": kept_query(query) or None,
+        }).scalar_one()
+    except IntegrityError:  # the unique (store, delivery key): this delivery is stored already
+        return (Receipt(200, "duplicate delivery; already received"),
+                partial(_requeue_if_stale, store.id, delivery_key))
     return Receipt(200, "received", delivery_id), partial(_hand_over, delivery_id)
 
 

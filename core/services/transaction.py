@@ -28,8 +28,7 @@ def begin_writing(session: Session | None = None) -> Session:
     (read committed: every statement sees what is committed) the open transaction goes on, which
     saves a ``COMMIT`` and a ``BEGIN`` per job.
 
-    ``atomic()`` starts with it; a request that reads and then writes without ``atomic()`` (the
-    webhook acknowledgement) calls it before its first statement.
+    ``atomic()`` starts with it.
     """
     session = session or db.session()
     if session.get_bind().dialect.name != "sqlite":
@@ -41,11 +40,13 @@ def begin_writing(session: Session | None = None) -> Session:
 
 
 @contextmanager
-def writing_connection() -> Iterator[Connection]:
-    """A Core connection of its own, outside the session, whose transactions will write (on SQLite
-    they begin with ``BEGIN IMMEDIATE``): for a hot path that writes one row without the ORM."""
+def statement_connection() -> Iterator[Connection]:
+    """A Core connection of its own, outside the session, on which each statement is its own
+    transaction (autocommit): a read takes no lock and a single write commits as it returns, with
+    no ``BEGIN`` or ``COMMIT`` round trip. For a hot path that reads, then writes one row (the
+    webhook acknowledgement); on SQLite only the write takes the write lock, and only while it runs."""
     with db.engine.connect() as connection:
-        yield connection.execution_options(**{WRITE_OPTION: True})
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def doomed() -> bool:
