@@ -17,7 +17,10 @@ What it does, on a scratch database:
    over ``--bookings`` jobs: bookings per second per worker (jobs include the follow-up plugin
    events each booking enqueues).
 
-Run: ``python bench/webhooks.py [-n 1000] [--concurrency 16] [--gunicorn-workers 2]
+Steps 2 and 3 alternate for ``--rounds`` rounds (both servers stay up), each round with fresh
+deliveries; each round's ratio compares two runs made side by side.
+
+Run: ``python bench/webhooks.py [-n 1000] [--rounds 3] [--concurrency 16] [--gunicorn-workers 2]
 [--database-url URL] [--redis-url URL] [--port-range 8600-8699] [--bookings 300]``. The database defaults to a temporary SQLite file; a
 PostgreSQL URL names the server, and the benchmark creates (and then drops) its own database
 ``<name>_bench_<pid>`` there. Redis defaults to ``REDIS_URL`` or ``redis://127.0.0.1:6379/0``;
@@ -280,6 +283,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="deliveries (each a distinct order)")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved Mizan / bare rounds")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
@@ -294,34 +298,46 @@ def main() -> None:
 
     database_url, drop_database = scratch_database(args.database_url)
     queue = f"mizan-bench-{uuid.uuid4().hex}"
+    load_before = os.getloadavg()[0]
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
     try:
-        key = prepare(database_url, stock=2 * (args.n + WARM_UP) + 10)
-        signed = deliveries(args.n)
+        key = prepare(database_url, stock=2 * (args.n * args.rounds + WARM_UP) + 10)
         env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "MIZAN_JOB_QUEUE": queue,
                "MIZAN_EXTRA_PLUGINS": DUMMY_PLUGIN, "SECRET_KEY": SECRET_KEY}
-        with Gunicorn("core:create_app()", args.gunicorn_workers, env) as server:
-            fire(server.url + f"/webhooks/{key}", deliveries(WARM_UP), args.concurrency)
-            mizan = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
-        with Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as server:
-            fire(server.url + f"/webhooks/{key}", signed[:WARM_UP], args.concurrency)
-            bare = fire(server.url + f"/webhooks/{key}", signed, args.concurrency)
+        with Gunicorn("core:create_app()", args.gunicorn_workers, env) as mizan_server, \
+                Gunicorn("bench.bare_app:app", args.gunicorn_workers, {}) as bare_server:
+            fire(mizan_server.url + f"/webhooks/{key}", deliveries(WARM_UP), args.concurrency)
+            fire(bare_server.url + f"/webhooks/{key}", deliveries(WARM_UP), args.concurrency)
+            for _ in range(args.rounds):  # interleaved: each round's ratio compares runs made side by side
+                signed = deliveries(args.n)
+                mizan = fire(mizan_server.url + f"/webhooks/{key}", signed, args.concurrency)
+                bare = fire(bare_server.url + f"/webhooks/{key}", signed, args.concurrency)
+                rounds.append((mizan, bare))
+        load_during = os.getloadavg()[0]
         booking = drain(database_url, args.redis_url, queue, args.bookings or None)
     finally:
         purge(args.redis_url, queue)
         drop_database()
 
     dialect = make_url(normalise_database_url(database_url)).get_backend_name()
-    print(f"\nWebhooks: {args.n} signed deliveries, {args.concurrency} client threads, "
-          f"gunicorn -w {args.gunicorn_workers}, {dialect}, Redis queue")
-    print(f"{'':<28} {'acks/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
-    for name, row in (("Mizan (verify+store)", mizan), ("bare Flask (return 200)", bare)):
-        print(f"{name:<28} {row['per_second']:>9.0f} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}")
-    print(f"{'Mizan / bare':<28} {mizan['per_second'] / bare['per_second']:>9.2f} "
-          f"{mizan['p50_ms'] / bare['p50_ms']:>9.1f}x {mizan['p99_ms'] / bare['p99_ms']:>8.1f}x")
+    print(f"\nWebhooks: {args.n} signed deliveries x {args.rounds} interleaved rounds, {args.concurrency} client threads, "
+          f"gunicorn -w {args.gunicorn_workers}, {dialect}, Redis queue (load average {load_before:.2f} before, "
+          f"{load_during:.2f} after the rounds)")
+    print(f"{'round':<6} {'Mizan acks/s':>13} {'bare acks/s':>12} {'ratio':>6} {'p50 ms':>13} {'p99 ms':>13} {'p99 ratio':>10}")
+    for number, (mizan, bare) in enumerate(rounds, start=1):
+        print(f"{number:<6} {mizan['per_second']:>13.0f} {bare['per_second']:>12.0f} "
+              f"{mizan['per_second'] / bare['per_second']:>6.2f} {mizan['p50_ms']:>6.1f}/{bare['p50_ms']:<6.1f} "
+              f"{mizan['p99_ms']:>6.1f}/{bare['p99_ms']:<6.1f} {mizan['p99_ms'] / bare['p99_ms']:>9.1f}x")
+    ratios = [mizan["per_second"] / bare["per_second"] for mizan, bare in rounds]
+    p99s = [mizan["p99_ms"] / bare["p99_ms"] for mizan, bare in rounds]
+    print(f"Mizan / bare, min/median/max: acks/s {spread(ratios)}; p99 {spread(p99s)}x")
     print(f"\nOne burst worker ({booking['jobs']} jobs waiting at its start; its dispatcher queues the stored "
           f"deliveries and the outbox's events): {booking['booked']} orders booked, "
           f"{booking['failed']} failed, {booking['seconds']:.1f} s -> {booking['per_second']:.1f} bookings/s/worker")
 
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
 
 if __name__ == "__main__":
     main()

@@ -20,15 +20,20 @@ DISPATCH_JOB = "core.integration.dispatcher.dispatch_inbox"
 
 
 def _claim_statement(limit: int) -> Update:
-    """``UPDATE ... SET queued_at = now WHERE id IN (the oldest undispatched, skipping rows another
-    worker is claiming) AND still undispatched RETURNING id``."""
+    """``WITH batch AS (the oldest undispatched, skipping rows another worker is claiming) UPDATE ...
+    SET queued_at = now FROM batch WHERE id = batch.id RETURNING id`` (the batch's rows are locked,
+    or on SQLite the transaction holds the write lock: they are still undispatched).
+
+    The batch is a CTE, read once, and the update is driven by it (one primary-key lookup per row):
+    as ``WHERE id IN (subquery)`` PostgreSQL planned a nested loop over the whole inbox that ran the
+    locking subquery again for every row (4.5 s at 6,000 waiting, and every one of them claimed)."""
     undispatched = (WebhookDelivery.status == "received", WebhookDelivery.queued_at.is_(None))
     batch = (
         select(WebhookDelivery.id).where(*undispatched).order_by(WebhookDelivery.id).limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    ).cte("batch")
     return (
-        update(WebhookDelivery).where(WebhookDelivery.id.in_(batch.scalar_subquery()), *undispatched)
+        update(WebhookDelivery).where(WebhookDelivery.id == batch.c.id)
         .values(queued_at=utcnow()).returning(WebhookDelivery.id)
         .execution_options(synchronize_session=False)
     )

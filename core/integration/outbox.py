@@ -155,11 +155,15 @@ _EVENTS = OutboxEvent.__table__.c
 _WAITING = _EVENTS.dispatched_at.is_(None) & (
     _EVENTS.claimed_at.is_(None) | (_EVENTS.claimed_at < bindparam("stale"))
 )
-#: Claim the next round of waiting events, oldest first, in one statement.
+#: The next round of waiting events, oldest first, skipping those another dispatcher is claiming.
+_NEXT_ROUND = (
+    select(_EVENTS.id).where(_WAITING).order_by(_EVENTS.id).limit(ROUND).with_for_update(skip_locked=True)
+).cte("next_round")
+#: Claim them in one statement, driven by the round (a primary-key lookup per event): as
+#: ``WHERE id IN (subquery)`` PostgreSQL may plan a nested loop over every waiting event.
 _CLAIM_NEXT = (
     update(OutboxEvent.__table__)
-    .where(_EVENTS.id.in_(select(_EVENTS.id).where(_WAITING).order_by(_EVENTS.id).limit(ROUND).scalar_subquery()))
-    .where(_WAITING)
+    .where(_EVENTS.id == _NEXT_ROUND.c.id)
     .values(claimed_at=bindparam("now"))
     .returning(_EVENTS.id, _EVENTS.kind)
 )

@@ -118,6 +118,25 @@ def test_a_burst_worker_dispatches_the_inbox_before_it_stops(app, redis_app, red
         db.session.remove()
 
 
+def test_a_dispatch_round_claims_its_limit_of_the_oldest_deliveries_and_leaves_the_rest_waiting(app, redis_app, redis_shop):
+    from core.integration.dispatcher import dispatch_inbox
+
+    for n in range(30):
+        assert redis_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]),
+                                  delivery=f"round-{n}").status_code == 200
+    with redis_app.app_context():
+        assert dispatch_inbox(limit=12) == 12
+        db.session.remove()
+    with app.app_context():
+        queued = db.session.execute(
+            select(WebhookDelivery.id).where(WebhookDelivery.queued_at.is_not(None)).order_by(WebhookDelivery.id)
+        ).scalars().all()
+        everything = db.session.execute(select(WebhookDelivery.id).order_by(WebhookDelivery.id)).scalars().all()
+        assert queued == everything[:12]  # the oldest twelve; the other 18 wait for the next round
+        db.session.remove()
+    assert redis_app.extensions["mizan.jobs"].queue.count == 12
+
+
 def test_a_duplicate_delivery_is_answered_duplicate_and_stored_once(app, redis_app, redis_shop):
     payload = order_payload([("MUG-01", "1", "25.00")])
     assert redis_shop.deliver("order", payload, delivery="twice").get_json()["message"] == "received"
