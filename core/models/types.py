@@ -27,7 +27,6 @@ class Fixed(TypeDecorator[Decimal]):
         self.scale = scale
         self.precision = precision
         self._step = Decimal(1).scaleb(-scale)
-        self._factor = Decimal(10) ** scale
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -37,16 +36,18 @@ class Fixed(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        exact = Decimal(str(value)).quantize(self._step, rounding=ROUND_HALF_UP)
+        if value.__class__ is not Decimal:  # (a Decimal is taken as it is: no round trip through str)
+            value = Decimal(str(value))
+        exact = value.quantize(self._step, rounding=ROUND_HALF_UP)
         if dialect.name == "sqlite":
-            return int(exact * self._factor)
+            return int(exact.scaleb(self.scale))
         return exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / self._factor).quantize(self._step)
+            return Decimal(int(value)).scaleb(-self.scale)  # exact, with ``scale`` places
         return Decimal(value).quantize(self._step)
 
     @property
