@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 #: Execution option ``atomic()`` starts its connection with: the transaction will write.
 WRITE_OPTION = "mizan_write"
+#: Execution option of a connection on which each statement is its own transaction (SQLite: no
+#: ``BEGIN`` is emitted, and the driver, left in autocommit, commits each statement).
+AUTOCOMMIT_OPTION = "mizan_autocommit"
 #: ``connection.info`` key set while a transaction runs that began deferred (a read).
 DEFERRED = "mizan.deferred"
 #: ``connection.info`` key set between SQLAlchemy's begin and the transaction's first statement.
@@ -89,7 +92,7 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         # BEGIN is emitted with the transaction's first statement, when it is known what it does;
         # on an autocommit connection (transaction.statement_connection) each statement is its own.
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        if connection.get_execution_options().get(AUTOCOMMIT_OPTION):
             return
         connection.info[PENDING] = True
         connection.info.pop(DEFERRED, None)

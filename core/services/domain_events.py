@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.models.outbox import OutboxEvent
+from core.services import rows
 
 #: Session-info key collecting the (product, warehouse) pairs the transaction moved.
 STOCK_MOVED = "mizan.stock_moved"
@@ -101,7 +102,7 @@ def record_stock_changes(session: Session) -> None:
     moved = session.info.pop(STOCK_MOVED, None)
     if moved:
         event = StockChanged(tuple(sorted(moved)))
-        session.connection().execute(_INSERT_EVENT, {"kind": event.kind, "payload": event.payload(), "attempts": 0})
+        rows.connection(session).execute(_INSERT_EVENT, {"kind": event.kind, "payload": event.payload(), "attempts": 0})
         session.info[RECORDED] = True
 
 

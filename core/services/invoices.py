@@ -255,7 +255,7 @@ def _write_invoice(draft: InvoiceDraft) -> SalesInvoice:
                 )
             ],
         )
-    invoice = persistent(SalesInvoice(id=invoice_id, **row))
+    invoice = persistent(SalesInvoice, {"id": invoice_id, **row})
     payments: list[PaymentVoucher] = []
     if payment_account is not None and total > 0:
         payments.append(write_payment(
@@ -318,4 +318,4 @@ def write_payment(
         "created_at": now,
     }
     voucher_id: int = execute(_INSERT_VOUCHER, row).scalar_one()
-    return persistent(PaymentVoucher(id=voucher_id, **row))
+    return persistent(PaymentVoucher, {"id": voucher_id, **row})

@@ -239,7 +239,7 @@ def _write_return(draft: ReturnDraft) -> ReturnInvoice:
     return_id: int = execute(_INSERT_RETURN, row).scalar_one()
     if lines:
         execute(_INSERT_RETURN_LINES, [{"return_invoice_id": return_id, **line} for line in lines])
-    return_invoice = persistent(ReturnInvoice(id=return_id, **row))
+    return_invoice = persistent(ReturnInvoice, {"id": return_id, **row})
     if refund_account is not None:
         write_payment(
             invoice_date=draft.date,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core.dbsetup import WRITE_OPTION
+from core.dbsetup import AUTOCOMMIT_OPTION, WRITE_OPTION
 from core.extensions import db
 from core.services import domain_events
 
@@ -46,7 +46,13 @@ def statement_connection() -> Iterator[Connection]:
     no ``BEGIN`` or ``COMMIT`` round trip. For a hot path that reads, then writes one row (the
     webhook acknowledgement); on SQLite only the write takes the write lock, and only while it runs."""
     with db.engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "sqlite":
+            # The driver already commits each statement (core.dbsetup emits BEGIN itself, and not here);
+            # SQLAlchemy's AUTOCOMMIT level would, when reset, put the connection back in the driver's
+            # legacy implicit-BEGIN mode.
+            yield connection.execution_options(**{AUTOCOMMIT_OPTION: True})
+        else:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def doomed() -> bool:

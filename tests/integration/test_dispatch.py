@@ -83,6 +83,25 @@ def test_an_acknowledgement_is_one_read_and_one_insert_committed_on_its_own_and_
     assert redis_app.extensions["mizan.jobs"].queue.count == 0  # no Redis on the request
 
 
+def test_an_acknowledgement_gives_its_connection_back_to_the_pool_as_the_engine_set_it_up(app, dummy_shop):
+    """The autocommit of the acknowledgement ends with it: on SQLite the driver stays in the mode
+    core.dbsetup chose (it emits BEGIN itself), on PostgreSQL transactions begin again."""
+    assert dummy_shop.deliver("order", order_payload([("MUG-01", "1", "25.00")]), delivery="pool").status_code == 200
+    with app.app_context():
+        pool = db.engine.pool
+        pooled = [db.engine.raw_connection() for _ in range(pool.checkedin())]
+        try:
+            assert pooled
+            for connection in pooled:
+                if db.engine.dialect.name == "sqlite":
+                    assert connection.driver_connection.isolation_level is None
+                else:
+                    assert connection.driver_connection.autocommit is False
+        finally:
+            for connection in pooled:
+                connection.close()
+
+
 def test_an_acknowledgement_succeeds_with_redis_unreachable_and_the_dispatcher_queues_it_later(
     app, redis_app, unreachable_redis_app, dummy_shop
 ):
