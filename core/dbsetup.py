@@ -40,7 +40,7 @@ def ping_idle_connections(engine: Engine, after: float) -> None:
     """Check a pooled connection that sat unused for more than ``after`` seconds before handing it
     out (one ``SELECT 1``); a dead one is replaced, so a database restarted while the app idled
     costs no request. A connection in steady use is handed out without the round trip that
-    ``pool_pre_ping`` spends on every checkout (a webhook acknowledgement is three statements).
+    ``pool_pre_ping`` spends on every checkout (a webhook acknowledgement is two statements).
     Should the server restart under load, the first statement on each stale connection fails,
     the pool discards its connections (SQLAlchemy's disconnect detection), and the next request
     works: a webhook's sender retries, a job is retried."""
