@@ -306,8 +306,14 @@ class Browser:
 
     def wait_text(self, css: str, text: str, timeout: float = WAIT) -> WebElement:
         """Wait until the element's text contains ``text`` (reloading is up to the page)."""
+        def present(driver: Any) -> bool:
+            try:
+                return text in driver.find_element(By.CSS_SELECTOR, css).text
+            except WebDriverException:  # not there yet, or the page navigated under the lookup
+                return False
+
         try:
-            self.wait(timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+            self.wait(timeout).until(present)
         except TimeoutException:
             shown = self.all(css)
             pytest.fail(f"{text!r} never appeared in {css!r} on {self.driver.current_url}; it shows "
